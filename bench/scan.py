@@ -1,0 +1,150 @@
+"""Throughput of `tocsin scan`, of the matcher alone, and of a naive regex baseline.
+
+Generates a reproducible corpus (seed-format files) and a watch list of 10,000
+aliases in a temporary directory, then prints, from one run:
+
+- the full pipeline: `tocsin scan DIR` in-process (read, parse, scan, JSON out);
+- the matcher alone: normalization + Aho-Corasick + boundary checks per article;
+- the naive baseline: one compiled regex per alias, looped over the text
+  (measured on a sample of the corpus, since the whole would take minutes);
+- the ratios.
+
+    python bench/scan.py [--articles 5000] [--aliases 10000] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import random
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from extractors.normalize import normalize  # noqa: E402
+from extractors.rules import compile_watchlist  # noqa: E402
+from extractors.watchlist import load_watchlist  # noqa: E402
+from flows.cli import main as tocsin  # noqa: E402
+
+SYLLABLES = "ba ka ri sha dun el mo qa tar zin hel ur vo na lis gor am fe ti pra os".split()
+KINDS = ["state", "armed-group", "leader", "party"]
+THREATS = ["will be targeted", "threatened", "vowed to strike", "warned of retaliation", "claimed a drone attack"]
+
+
+def word(rng: random.Random) -> str:
+    return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(1, 3)))
+
+
+def make_watchlist(rng: random.Random, n_aliases: int) -> dict:
+    actors, seen = [], set()
+    for i in range(n_aliases // 5):
+        aliases = []
+        while len(aliases) < 5:
+            alias = " ".join(word(rng).capitalize() for _ in range(rng.randint(1, 3)))
+            if alias.lower() not in seen and len(alias) > 4:
+                seen.add(alias.lower())
+                aliases.append(alias)
+        actors.append({"id": f"actor-{i}", "name": aliases[0], "kind": KINDS[i % len(KINDS)], "aliases": aliases})
+    return {
+        "version": 1,
+        "actors": actors,
+        "lexicons": {"threat": ["threat*", "will be targeted", "vow* to strike", "warn* of retaliation"], "attack": ["attack*", "drone attack*", "strike*"], "denial": ["denied", "deny"]},
+        "rules": [
+            {"id": "group-threat", "title": "Armed group threat", "severity": "high", "query": "kind:armed-group NEAR/15 lexicon:threat AND NOT lexicon:denial"},
+            {"id": "leader-threat", "title": "Leader threat", "severity": "medium", "query": "kind:leader NEAR/10 (lexicon:threat OR lexicon:attack)"},
+            {"id": "state-attack", "title": "Attack on a state", "severity": "medium", "scope": "paragraph", "query": 'kind:state AND lexicon:attack AND NOT "no casualties"'},
+            {"id": "mention", "title": "Party mentioned", "severity": "info", "scope": "article", "query": "kind:party"},
+        ],
+    }
+
+
+def make_article(rng: random.Random, aliases: list[str], size: int) -> str:
+    paragraphs, total = [], 0
+    while total < size:
+        sentences = []
+        for _ in range(rng.randint(2, 5)):
+            words = [word(rng) for _ in range(rng.randint(8, 25))]
+            if rng.random() < 0.25:
+                words.insert(rng.randrange(len(words)), rng.choice(aliases))
+            if rng.random() < 0.08:
+                words.insert(rng.randrange(len(words)), rng.choice(THREATS))
+            sentences.append(" ".join(words).capitalize() + ".")
+        paragraph = " ".join(sentences)
+        paragraphs.append(paragraph)
+        total += len(paragraph)
+    title = " ".join(word(rng) for _ in range(8)).capitalize()
+    return f"{title}\nBench Wire/ " + "\n".join(paragraphs) + "\n"
+
+
+def rate(n_articles: int, n_bytes: int, seconds: float) -> str:
+    return f"{n_articles / seconds:10.0f} articles/s  {n_bytes / seconds / 1e6:8.1f} MB/s  ({seconds:.2f} s)"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--articles", type=int, default=5000)
+    ap.add_argument("--aliases", type=int, default=10_000)
+    ap.add_argument("--size", type=int, default=4200, help="characters per article")
+    ap.add_argument("--baseline-sample", type=int, default=20, help="articles the naive baseline scans")
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+
+    rng = random.Random(args.seed)
+    with tempfile.TemporaryDirectory(prefix="tocsin-bench-") as tmp:
+        wl = make_watchlist(rng, args.aliases)
+        wl_path = Path(tmp) / "watchlist.yaml"
+        wl_path.write_text(yaml.safe_dump(wl, sort_keys=False))
+        aliases = [a for actor in wl["actors"] for a in actor["aliases"]]
+        corpus = Path(tmp) / "corpus"
+        corpus.mkdir()
+        texts = []
+        for i in range(args.articles):
+            text = make_article(rng, aliases, args.size)
+            (corpus / f"{i:06d}_{i:016x}.txt").write_text(text)
+            texts.append(text)
+        n_bytes = sum(len(t.encode()) for t in texts)
+        print(f"corpus: {args.articles} articles, {n_bytes / 1e6:.1f} MB; watch list: {len(aliases)} aliases, {len(wl['rules'])} rules")
+
+        t0 = time.perf_counter()
+        compiled = compile_watchlist(load_watchlist(wl_path))
+        print(f"load + compile watch list: {time.perf_counter() - t0:.2f} s")
+
+        out = io.StringIO()
+        t0 = time.perf_counter()
+        with contextlib.redirect_stdout(out):
+            status = tocsin(["scan", str(corpus), "--watchlist", str(wl_path)])
+        full = time.perf_counter() - t0
+        lines = out.getvalue().count("\n")
+        alerts = out.getvalue().count('"rule":')
+        assert status == 0 and lines == args.articles, (status, lines)
+        print(f"full scan pipeline:  {rate(args.articles, n_bytes, full)}  [{alerts} alerts]")
+
+        t0 = time.perf_counter()
+        hits = sum(len(compiled.matcher.find(normalize(t))) for t in texts)
+        alone = time.perf_counter() - t0
+        print(f"matcher alone:       {rate(args.articles, n_bytes, alone)}  [{hits} hits]")
+
+        sample = texts[: args.baseline_sample]
+        sample_bytes = sum(len(t.encode()) for t in sample)
+        regexes = [re.compile(r"\b" + re.escape(a) + r"\b", re.IGNORECASE) for a in aliases]
+        t0 = time.perf_counter()
+        naive_hits = sum(len(r.findall(t)) for t in sample for r in regexes)
+        naive = time.perf_counter() - t0
+        print(f"naive regex loop:    {rate(len(sample), sample_bytes, naive)}  [{naive_hits} hits; {len(sample)}-article sample]")
+
+        naive_mbs = sample_bytes / naive
+        print(f"ratio matcher/naive:  {n_bytes / alone / naive_mbs:8.0f}x")
+        print(f"ratio pipeline/naive: {n_bytes / full / naive_mbs:8.0f}x")
+        print("targets: matcher >= 100 MB/s, pipeline >= 20 MB/s, both >= 100x naive")
+
+
+if __name__ == "__main__":
+    main()

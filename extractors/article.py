@@ -1,0 +1,41 @@
+"""The article: what every parser produces and every scanner consumes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cached_property
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Article(BaseModel):
+    """One news article, as parsed from a seed file, an HTML page or a feed entry.
+
+    Offsets reported by the scanner index ``text``: the title, then each body
+    paragraph, joined by single newlines. The title is its own paragraph.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    title: str
+    paragraphs: list[str] = Field(default_factory=list)
+    source: str | None = None
+    published: datetime | None = None
+    url: str | None = None
+    path: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+    @cached_property
+    def text(self) -> str:
+        return "\n".join([self.title, *self.paragraphs])
+
+    @cached_property
+    def paragraph_spans(self) -> list[tuple[int, int]]:
+        """(start, end) of the title and of each body paragraph in ``text``."""
+        spans: list[tuple[int, int]] = []
+        pos = 0
+        for part in (self.title, *self.paragraphs):
+            spans.append((pos, pos + len(part)))
+            pos += len(part) + 1
+        return spans

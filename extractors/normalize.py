@@ -1,0 +1,123 @@
+"""Text normalization for matching (spec §3), with offsets back to the original.
+
+``normalize(text)`` returns two aligned copies of the text, ``cased`` and
+``lower``, both NFKC-normalized, with typographic quotes made ASCII, every dash
+or hyphen turned into a space (so ``Iran-backed`` and ``Iran backed`` are the
+same), and runs of spaces folded to one. Newlines are kept: they separate
+paragraphs. Single typographic quotes become ``'`` and double ones ``"`` (the
+spec says "quotes and apostrophes to '"; keeping double quotes apart keeps
+sentence ends like ``."`` recognisable and changes no match).
+
+Most real text needs no per-character work: the fast path is a few C-level
+string operations, and only text that changes length (NFKC expansions, folded
+space runs, case changes of odd letters) pays for an explicit offset map.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass
+
+_SINGLE_QUOTES = "\u2018\u2019\u201a\u201b\u2032\u02bc\u02b9\u0060\u00b4"
+_DOUBLE_QUOTES = "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb"
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d\u2e3a\u2e3b"
+_SPACES = "\t\r\f\v\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+
+_TABLE = str.maketrans(
+    {
+        **{c: "'" for c in _SINGLE_QUOTES},
+        **{c: '"' for c in _DOUBLE_QUOTES},
+        **{c: " " for c in _DASHES},
+        **{c: " " for c in _SPACES},
+    }
+)
+_SPACE_RUN = re.compile(r" {2,}")
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """Aligned ``cased`` and ``lower`` copies, and a piecewise map to original offsets.
+
+    Segment k starts at normalized offset ``starts[k]`` and original offset
+    ``origins[k]``; inside a segment offsets advance together.
+    """
+
+    original: str
+    cased: str
+    lower: str
+    starts: tuple[int, ...] = (0,)
+    origins: tuple[int, ...] = (0,)
+
+    def to_original(self, i: int) -> int:
+        if i >= len(self.cased):
+            return len(self.original)
+        k = bisect_right(self.starts, i) - 1
+        return self.origins[k] + (i - self.starts[k])
+
+    def to_normalized(self, j: int) -> int:
+        """The first normalized offset whose original offset is at or after ``j``."""
+        if len(self.starts) == 1:
+            return min(j, len(self.cased))
+        lo, hi = 0, len(self.cased)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.to_original(mid) < j:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+
+def normalize_term(term: str) -> str:
+    """A term (alias, lexicon entry, query word) in the ``lower`` form, trimmed."""
+    return normalize(term.strip()).lower.strip()
+
+
+def normalize(text: str) -> Normalized:
+    if unicodedata.is_normalized("NFKC", text):
+        cased = text.translate(_TABLE)
+        lower = cased.lower()
+        if len(lower) == len(cased):
+            if "  " not in cased:
+                return Normalized(text, cased, lower)
+            return _fold_spaces(text, cased, lower)
+    return _slow(text)
+
+
+def _fold_spaces(original: str, cased: str, lower: str) -> Normalized:
+    starts, origins, parts_c, parts_l = [0], [0], [], []
+    pos = removed = 0
+    for m in _SPACE_RUN.finditer(cased):
+        a, b = m.span()
+        parts_c.append(cased[pos : a + 1])
+        parts_l.append(lower[pos : a + 1])
+        removed += b - a - 1
+        pos = b
+        starts.append(b - removed)
+        origins.append(b)
+    parts_c.append(cased[pos:])
+    parts_l.append(lower[pos:])
+    return Normalized(original, "".join(parts_c), "".join(parts_l), tuple(starts), tuple(origins))
+
+
+def _slow(text: str) -> Normalized:
+    """Character by character: NFKC per combining cluster, case per character."""
+    cased: list[str] = []
+    lower: list[str] = []
+    origins: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
+        j = i + 1
+        while j < n and unicodedata.combining(text[j]):
+            j += 1
+        for ch in unicodedata.normalize("NFKC", text[i:j]).translate(_TABLE):
+            if ch == " " and cased and cased[-1] == " ":
+                continue
+            low = ch.lower()
+            cased.append(ch)
+            lower.append(low if len(low) == 1 else ch)
+            origins.append(i)
+        i = j
+    return Normalized(text, "".join(cased), "".join(lower), tuple(range(len(cased))), tuple(origins))

@@ -1,0 +1,130 @@
+"""The ``tocsin`` command line (spec §7). Each command is a small function that
+parses nothing itself and calls into the module that does the work."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from extractors.config import ConfigError
+from extractors.errors import ArticleError
+from extractors.feedlist import load_feeds
+from extractors.rules import CompiledWatchlist, compile_watchlist
+from extractors.scan import scan_article
+from extractors.watchlist import load_watchlist
+from flows.articles import iter_articles
+from flows.settings import DEFAULT_FEEDS, DEFAULT_WATCHLIST
+
+
+def load_compiled(path: str) -> CompiledWatchlist:
+    """The watch list at ``path``, loaded and compiled; raises ``ConfigError``."""
+    return compile_watchlist(load_watchlist(path))
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    compiled = load_compiled(args.watchlist)
+    status = 0
+    out = sys.stdout
+    if args.format == "table":
+        out.write(f"{'id':<28} {'source':<20} {'actors':<40} alerts\n")
+    for path, item in iter_articles(args.paths):
+        if isinstance(item, ArticleError):
+            print(f"tocsin: {path}: {item}", file=sys.stderr)
+            if args.format == "jsonl":
+                out.write(json.dumps({"path": str(path), "error": str(item)}) + "\n")
+            status = 1
+            continue
+        result = scan_article(item, compiled)
+        if args.format == "jsonl":
+            out.write(result.model_dump_json() + "\n")
+        else:
+            actors = ", ".join(f"{a.id}×{a.count}" for a in result.actors[:4])
+            alerts = ", ".join(f"{a.rule} ({a.severity})" for a in result.alerts) or "-"
+            out.write(f"{result.id[:28]:<28} {(result.source or '-')[:20]:<20} {actors[:40]:<40} {alerts}\n")
+    return status
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    errors: list[str] = []
+    summary: list[str] = []
+    try:
+        watchlist = load_watchlist(args.watchlist)
+        compile_watchlist(watchlist)
+        summary.append(f"{args.watchlist}: {len(watchlist.actors)} actors, {len(watchlist.rules)} rules")
+    except ConfigError as exc:
+        errors += exc.errors
+    try:
+        feeds = load_feeds(args.feeds)
+        summary.append(f"{args.feeds}: {len(feeds.feeds)} feeds")
+    except ConfigError as exc:
+        errors += exc.errors
+    for line in errors:
+        print(f"tocsin: {line}", file=sys.stderr)
+    if errors:
+        return 2
+    print("ok: " + "; ".join(summary))
+    return 0
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    raise NotImplementedError
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    raise NotImplementedError
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    raise NotImplementedError
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    raise NotImplementedError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tocsin", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, handler, help: str) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
+        p = sub.add_parser(name, help=help)
+        p.add_argument("--watchlist", default=str(DEFAULT_WATCHLIST), help="watch-list YAML")
+        p.add_argument("--feeds", default=str(DEFAULT_FEEDS), help="feed-list YAML")
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command("scan", cmd_scan, "scan article files and print matches (no state, no alerts sent)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--format", choices=["jsonl", "table"], default="jsonl")
+
+    command("check", cmd_check, "validate the watch list and the feed list")
+
+    p = command("monitor", cmd_monitor, "poll feeds, scan new articles, deliver alerts")
+    p.add_argument("--once", action="store_true", help="one pass, then exit")
+
+    p = command("backfill", cmd_backfill, "scan a directory of article files as a flow run")
+    p.add_argument("path", nargs="?", default="seeds/", metavar="DIR")
+    p.add_argument("--dry-run", action="store_true", help="deliver nothing")
+
+    command("serve", cmd_serve, "run the monitor on a schedule")
+
+    command("alerts", cmd_alerts, "list recorded alerts, newest first")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except ConfigError as exc:
+        for line in exc.errors:
+            print(f"tocsin: {line}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

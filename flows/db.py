@@ -1,0 +1,136 @@
+"""The state store's schema and engine (SQLAlchemy Core; SQLite or PostgreSQL).
+
+The program creates and upgrades the schema itself: ``connect()`` runs
+``create_all`` and any pending step of ``MIGRATIONS``, recorded in ``schema_version``.
+Each table belongs to one module, which is the only code that writes it:
+
+- ``feeds``: flows/feedstate.py (validators, failures, back-off)
+- ``entries``, ``stories``: flows/entries.py (one row per feed item, one per story)
+- ``alerts``, ``deliveries``: flows/outbox.py (the alert outbox, one delivery row per channel)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from flows.settings import state_url
+
+metadata = sa.MetaData()
+
+schema_version = sa.Table(
+    "schema_version",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True),
+)
+
+feeds = sa.Table(
+    "feeds",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("etag", sa.Text),
+    sa.Column("last_modified", sa.Text),
+    sa.Column("last_attempt_at", sa.DateTime(timezone=True)),
+    sa.Column("last_success_at", sa.DateTime(timezone=True)),
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True)),
+)
+
+stories = sa.Table(
+    "stories",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("signature", sa.LargeBinary),  # MinHash signature of the first copy
+)
+
+entries = sa.Table(
+    "entries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("feed_id", sa.String(200), nullable=False),
+    sa.Column("identity", sa.Text, nullable=False),  # guid, canonical link or content hash
+    sa.Column("url", sa.Text),
+    sa.Column("title", sa.Text),
+    sa.Column("source", sa.Text),
+    sa.Column("published", sa.DateTime(timezone=True)),
+    sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),  # hash of normalized content
+    sa.Column("story_id", sa.Integer, sa.ForeignKey("stories.id")),
+    sa.UniqueConstraint("feed_id", "identity", name="uq_entries_feed_identity"),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(400), nullable=False, unique=True),  # rule + story
+    sa.Column("rule", sa.String(200), nullable=False),
+    sa.Column("severity", sa.String(20), nullable=False),
+    sa.Column("story_id", sa.Integer, sa.ForeignKey("stories.id")),
+    sa.Column("entry_id", sa.Integer, sa.ForeignKey("entries.id")),
+    sa.Column("payload", sa.JSON, nullable=False),  # spec §7 alert object + article
+    sa.Column("outlets", sa.JSON, nullable=False),  # every outlet that carried the story
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("alert_id", sa.Integer, sa.ForeignKey("alerts.id"), primary_key=True),
+    sa.Column("channel", sa.String(200), primary_key=True),
+    sa.Column("status", sa.String(20), nullable=False),  # pending | sent | held | digest | failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True)),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.Column("last_error", sa.Text),
+)
+
+sa.Index("ix_entries_story", entries.c.story_id)
+sa.Index("ix_alerts_created", alerts.c.created_at)
+sa.Index("ix_deliveries_status", deliveries.c.status, deliveries.c.next_attempt_at)
+
+# Schema upgrades after version 1, in order: (version, step). A step must be idempotent.
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = []
+CURRENT_VERSION = 1 + len(MIGRATIONS)
+
+
+def connect(url: str | None = None) -> Engine:
+    """An engine on ``url`` (default: the configured state store) with the schema up to date."""
+    url = url or state_url()
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        _sqlite_pragmas(engine)
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    upgrade(engine)
+    return engine
+
+
+def upgrade(engine: Engine) -> None:
+    with engine.begin() as conn:
+        metadata.create_all(conn, checkfirst=True)
+        current = conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
+        if current is None:
+            conn.execute(schema_version.insert().values(version=CURRENT_VERSION))
+            return
+        for version, step in MIGRATIONS:
+            if version > current:
+                step(conn)
+                conn.execute(schema_version.insert().values(version=version))
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()

@@ -47,7 +47,7 @@ class CompiledWatchlist:
         members = _member_closure(watchlist.actors)
         terms: list[tuple[str, bool, Any, Any]] = []
         for a in watchlist.actors:
-            terms += [(alias, False, a.id, ACTORS) for alias in a.aliases]
+            terms += [(alias, False, a.id, ACTORS) for alias in (a.name, *a.aliases)]
             terms += [(alias, True, a.id, ACTORS) for alias in a.exact]
         for name, entries in watchlist.lexicons.items():
             terms += [(t, False, name, ("lexicon", name)) for t in entries]
@@ -55,7 +55,7 @@ class CompiledWatchlist:
         self._selectors: dict[q.Ref, frozenset[str]] = {}
         for rule in watchlist.rules:
             tree = q.parse(rule.query)
-            for node in _walk(tree):
+            for node in q.walk(tree):
                 if isinstance(node, q.Term):
                     terms.append((node.text, False, node.text, ("term", node.text)))
                 elif isinstance(node, q.Ref) and node.field in ("actor", "kind"):
@@ -153,18 +153,6 @@ def _evaluate(
         ]
         return bool(pairs), pairs
     raise TypeError(f"not a query node: {node!r}")
-
-
-def _walk(node: q.Node):  # type: ignore[no-untyped-def]
-    yield node
-    if isinstance(node, q.Not):
-        yield from _walk(node.operand)
-    elif isinstance(node, (q.And, q.Or)):
-        for n in node.operands:
-            yield from _walk(n)
-    elif isinstance(node, q.Near):
-        yield from _walk(node.left)
-        yield from _walk(node.right)
 
 
 def _member_closure(actors: Sequence[Any]) -> dict[str, set[str]]:

@@ -1,0 +1,162 @@
+"""YAML configuration files into pydantic models, with every error as ``FILE:LINE: message``.
+
+The YAML is composed into nodes first, so every value keeps the line it came
+from; pydantic's error locations are then walked back to those nodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; ``errors`` has one line per problem."""
+
+    def __init__(self, errors: Sequence[str]) -> None:
+        self.errors = list(errors)
+        super().__init__("\n".join(self.errors))
+
+
+class Document:
+    """A parsed YAML file: its data, and the line of any value by its path."""
+
+    def __init__(self, path: str | Path, node: yaml.Node) -> None:
+        self.path = str(path)
+        self.node = node
+        self.data = _to_python(node)
+
+    def line(self, loc: Sequence[str | int]) -> int:
+        """The 1-based line of the value at ``loc`` (or of its nearest ancestor that exists)."""
+        node = self.node
+        for key in loc:
+            child = None
+            if isinstance(node, yaml.MappingNode):
+                for k, v in node.value:
+                    if k.value == key:
+                        child = v
+                        break
+                if child is None:  # an unknown key: point at the key itself
+                    return node.start_mark.line + 1
+            elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+                child = node.value[key]
+            if child is None:
+                break
+            node = child
+        return node.start_mark.line + 1
+
+    def key_line(self, loc: Sequence[str | int]) -> int:
+        """The line of the key ``loc[-1]`` inside the mapping at ``loc[:-1]``."""
+        parent = self.node
+        for key in loc[:-1]:
+            parent = _child(parent, key) or parent
+        if isinstance(parent, yaml.MappingNode):
+            for k, _ in parent.value:
+                if k.value == loc[-1]:
+                    return k.start_mark.line + 1
+        return self.line(loc)
+
+    def error(self, loc: Sequence[str | int], message: str) -> str:
+        return f"{self.path}:{self.line(loc)}: {message}"
+
+
+def read_yaml(path: str | Path) -> Document:
+    """Read and compose a YAML file; raise ``ConfigError`` for anything but a mapping of data."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError([f"{p}: no such file"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{p}: cannot read: {exc.strerror}"]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{p}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"]) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = f":{mark.line + 1}" if mark else ""
+        raise ConfigError([f"{p}{line}: invalid YAML: {exc.problem}"]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{p}: invalid YAML: {exc}"]) from None
+    if node is None:
+        raise ConfigError([f"{p}: the file is empty"])
+    if not isinstance(node, yaml.MappingNode):
+        raise ConfigError([f"{p}:{node.start_mark.line + 1}: the top level must be a mapping of keys to values"])
+    duplicates = list(_duplicate_keys(node))
+    if duplicates:
+        raise ConfigError([f"{p}:{line}: duplicate key {key!r}" for line, key in duplicates])
+    return Document(p, node)
+
+
+def validate(doc: Document, model: type[M], *, secret: tuple[str, ...] = ()) -> M:
+    """Validate ``doc.data`` against ``model``; raise ``ConfigError`` listing every problem.
+
+    Values under the top-level keys in ``secret`` are never quoted in a message."""
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        raise ConfigError([_describe(doc, e, secret) for e in exc.errors()]) from None
+
+
+def load_yaml_model(path: str | Path, model: type[M]) -> M:
+    return validate(read_yaml(path), model)
+
+
+def _describe(doc: Document, error: Any, secret: tuple[str, ...]) -> str:
+    loc = [x for x in error["loc"] if not (isinstance(x, str) and x.startswith("function-"))]
+    where = _dotted(loc[:-1]) if error["type"] == "extra_forbidden" else _dotted(loc)
+    if error["type"] == "extra_forbidden":
+        return f"{doc.path}:{doc.key_line(loc)}: unknown key {loc[-1]!r}" + (f" in {where}" if where else "")
+    message = error["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    value = error.get("input")
+    quotable = isinstance(value, (str, int, float)) and error["type"] != "missing" and not (loc and loc[0] in secret)
+    shown = f": {value!r}" if quotable else ""
+    prefix = f"{where}: " if where else ""
+    return f"{doc.path}:{doc.line(loc)}: {prefix}{message}{shown}"
+
+
+def _dotted(loc: Sequence[str | int]) -> str:
+    out = ""
+    for x in loc:
+        out += f"[{x}]" if isinstance(x, int) else (f".{x}" if out else str(x))
+    return out
+
+
+def _child(node: yaml.Node, key: str | int) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        return next((v for k, v in node.value if k.value == key), None)
+    if isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+        return node.value[key]
+    return None
+
+
+def _duplicate_keys(node: yaml.Node):  # type: ignore[no-untyped-def]
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for k, v in node.value:
+            if k.value in seen:
+                yield k.start_mark.line + 1, k.value
+            seen.add(k.value)
+            yield from _duplicate_keys(v)
+    elif isinstance(node, yaml.SequenceNode):
+        for v in node.value:
+            yield from _duplicate_keys(v)
+
+
+def _to_python(node: yaml.Node) -> Any:
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()

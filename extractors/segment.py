@@ -1,0 +1,68 @@
+"""Sentence segmentation that survives news prose: "U.S.", "Dr.", "Jan.", initials, quotes."""
+
+from __future__ import annotations
+
+import re
+
+_CLOSE = "\"')]\u201d\u2019"
+_OPEN = "\"'(\\[\u201c\u2018"
+# Sentence-final punctuation and closing quotes, then space and what can start a sentence.
+_END = re.compile(rf"[.!?]+[{re.escape(_CLOSE)}]*(?=\s+[{re.escape(_OPEN)}]*[A-Z0-9])")
+_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof gen col lt maj capt sgt cpl adm gov sen rep st jr sr rev hon pres
+    jan feb mar apr jun jul aug sep sept oct nov dec vs etc al fig approx est dept inc ltd co corp""".split()
+)
+_DOTTED = re.compile(r"^(?:[A-Za-z]\.){2,}$")  # U.S. U.N. U.K. e.g. i.e.
+# After a dotted abbreviation a sentence ends only if one of these starts the next.
+_STARTERS = frozenset(
+    "The A An It He She They We I This That These Those But And However In On At If When While According Its Their His Her".split()
+)
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """The sentences of ``text[start:end]`` as (start, end) spans of ``text``, trimmed of spaces.
+
+    Newlines always end a sentence."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    pos = start
+    while pos < end:
+        nl = text.find("\n", pos, end)
+        line_end = end if nl == -1 else nl
+        spans += _line(text, pos, line_end)
+        pos = line_end + 1
+    return spans
+
+
+def _line(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans = []
+    begin = start
+    for m in _END.finditer(text, start, end):
+        if m.group()[0] == "." and not _ends_sentence(text, begin, m.start(), m.end(), end):
+            continue
+        spans.append((begin, m.end()))
+        begin = m.end()
+    spans.append((begin, end))
+    return [s for s in (_trim(text, a, b) for a, b in spans) if s[0] < s[1]]
+
+
+def _ends_sentence(text: str, begin: int, dot: int, after: int, end: int) -> bool:
+    word_start = max(text.rfind(" ", begin, dot), text.rfind("\t", begin, dot)) + 1
+    word = text[word_start : dot + 1].lstrip(_OPEN)
+    bare = word[:-1]
+    if bare.lower() in _ABBREVIATIONS:
+        return False
+    if len(bare) == 1 and bare.isupper():  # an initial: "Qais K. Khazali"
+        return False
+    if _DOTTED.match(word):
+        following = text[after:end].split(None, 1)
+        return bool(following) and following[0].strip(_OPEN) in _STARTERS
+    return True
+
+
+def _trim(text: str, a: int, b: int) -> tuple[int, int]:
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, b

@@ -1,0 +1,123 @@
+"""Spec §2, row by row: which units a query fires on, and its evidence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from extractors.scan import scan_article
+from tests.helpers import article, compiled_for
+
+
+def fires(tmp_path: Path, query: str, *paragraphs: str, scope: str = "sentence") -> list[str]:
+    """The evidence texts of the rule's alert (empty if it does not fire)."""
+    result = scan_article(article(*paragraphs), compiled_for(tmp_path, query, scope))
+    return [e.text for a in result.alerts for e in a.evidence]
+
+
+def terms(tmp_path: Path, query: str, text: str) -> list[str]:
+    result = scan_article(article(text), compiled_for(tmp_path, query))
+    return [t.text for a in result.alerts for e in a.evidence for t in e.terms]
+
+
+def test_word_is_case_insensitive(tmp_path: Path) -> None:
+    assert fires(tmp_path, "attack", "An ATTACK came.", "No such thing.") == ["An ATTACK came."]
+
+
+def test_word_with_wildcard(tmp_path: Path) -> None:
+    assert terms(tmp_path, "attack*", "They attacked; attacks and attacking.") == ["attacked", "attacks", "attacking"]
+
+
+def test_exact_phrase_with_wildcard_inside(tmp_path: Path) -> None:
+    assert fires(tmp_path, '"will be targeted"', "Bases will be targeted.", "Bases will not be targeted.") == ["Bases will be targeted."]
+    assert terms(tmp_path, '"vow* to strike"', "They vowed to strike.") == ["vowed to strike"]
+
+
+def test_actor_matches_its_aliases_and_members_transitively(tmp_path: Path) -> None:
+    assert terms(tmp_path, "actor:kataib-hezbollah", "KH fired.") == ["KH"]
+    assert terms(tmp_path, "actor:iraqi-militias", "Kataib Hezbollah fired.") == ["Kataib Hezbollah"]
+    assert terms(tmp_path, "actor:axis", "Kataib Hezbollah and Hezbollah fired.") == ["Kataib Hezbollah", "Hezbollah"]
+    assert fires(tmp_path, "actor:hezbollah", "Kataib Hezbollah fired.") == []
+
+
+def test_kind_matches_any_alias_of_any_actor_of_that_kind(tmp_path: Path) -> None:
+    assert terms(tmp_path, "kind:state", "Iran and the U.S. and the US talked.") == ["Iran", "U.S.", "US"]
+
+
+def test_lexicon_matches_any_term(tmp_path: Path) -> None:
+    assert terms(tmp_path, "lexicon:threat", "A threat: bases will be targeted.") == ["threat", "will be targeted"]
+
+
+@pytest.mark.parametrize(
+    ("text", "distance", "expected"),
+    [
+        ("Iran threatened", 0, True),  # adjacent words are 0 apart
+        ("Iran openly threatened", 0, False),
+        ("Iran openly threatened", 1, True),
+        ("threats from Iran", 1, True),  # either order
+        ("threats from far Iran", 1, False),
+        ("Iran's U.S.-based 1,520 threats", 3, True),  # U.S. and 1,520 are one word each; the hyphen splits
+        ("Iran's U.S.-based 1,520 threats", 2, False),
+    ],
+)
+def test_near_counts_words_between(tmp_path: Path, text: str, distance: int, expected: bool) -> None:
+    assert bool(fires(tmp_path, f"actor:iran NEAR/{distance} lexicon:threat", text)) is expected
+
+
+def test_near_with_or_group_and_chained_near(tmp_path: Path) -> None:
+    assert fires(tmp_path, "(attack OR strike) NEAR/2 actor:iran", "A strike by Iran.")
+    assert fires(tmp_path, "actor:iran NEAR/2 attack NEAR/2 bases", "Iran will attack the bases.")
+    assert not fires(tmp_path, "actor:iran NEAR/2 attack NEAR/1 bases", "Iran will attack all the bases.")
+
+
+def test_not_excludes_the_unit(tmp_path: Path) -> None:
+    q = "lexicon:threat AND NOT lexicon:denial"
+    assert fires(tmp_path, q, "A threat was made. A threat was denied.") == ["A threat was made."]
+
+
+def test_not_alone_fires_on_every_unit_without_the_term(tmp_path: Path) -> None:
+    assert fires(tmp_path, "NOT attack", "One. An attack.", scope="paragraph") == ["Title"]
+
+
+def test_and_or(tmp_path: Path) -> None:
+    assert fires(tmp_path, "actor:iran AND attack", "Iran spoke. Iran will attack.") == ["Iran will attack."]
+    assert fires(tmp_path, "drone OR rocket", "A drone. A rocket. A car.") == ["A drone.", "A rocket."]
+
+
+def test_grouping_changes_precedence(tmp_path: Path) -> None:
+    text = "Iran drone. Rocket."
+    assert fires(tmp_path, "actor:iran AND drone OR rocket", text) == ["Iran drone.", "Rocket."]
+    assert fires(tmp_path, "actor:iran AND (drone OR rocket)", text) == ["Iran drone."]
+
+
+def test_scopes(tmp_path: Path) -> None:
+    text = "Iran spoke. Later, an attack."
+    assert fires(tmp_path, "actor:iran AND attack", text, scope="sentence") == []
+    assert fires(tmp_path, "actor:iran AND attack", text, scope="paragraph") == [text]
+    assert fires(tmp_path, "actor:iran AND attack", "Iran spoke.", "An attack.", scope="paragraph") == []
+    assert len(fires(tmp_path, "actor:iran AND attack", "Iran spoke.", "An attack.", scope="article")) == 1
+
+
+def test_title_is_its_own_sentence(tmp_path: Path) -> None:
+    result = scan_article(article("Iran denies.", title="Attack on base"), compiled_for(tmp_path, "actor:iran AND attack"))
+    assert result.alerts == []
+    result = scan_article(article("Body.", title="Iran threatens attack"), compiled_for(tmp_path, "actor:iran AND attack"))
+    assert [e.text for e in result.alerts[0].evidence] == ["Iran threatens attack"]
+
+
+def test_evidence_offsets_index_the_article_text(tmp_path: Path) -> None:
+    a = article("First \u201cquote\u201d \u2014 Kata\u2019ib  Hezbollah vowed to strike.", "Iran\u2019s threats.")
+    result = scan_article(a, compiled_for(tmp_path, "(actor:axis OR actor:iran) NEAR/5 lexicon:threat"))
+    evidence = [e for alert in result.alerts for e in alert.evidence]
+    assert len(evidence) == 2
+    for e in evidence:
+        assert a.text[e.start : e.end] == e.text
+        for t in e.terms:
+            assert a.text[t.start : t.end] == t.text
+
+
+def test_alert_actors_are_the_actors_among_the_evidence_terms(tmp_path: Path) -> None:
+    result = scan_article(article("Iran and KH made threats. Hezbollah spoke."), compiled_for(tmp_path, "actor:kataib-hezbollah NEAR/3 lexicon:threat"))
+    assert result.alerts[0].actors == ["kataib-hezbollah"]
+    assert [a.id for a in result.actors] == ["iran", "kataib-hezbollah", "hezbollah"]

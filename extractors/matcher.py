@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable, Iterable
+from functools import lru_cache
 from typing import NamedTuple
 
 import ahocorasick
@@ -109,13 +110,31 @@ def _boundary_table(text: str) -> dict[int, str]:
 
 def compile_term(text: str, *, exact: bool = False, label: Hashable = None, group: Hashable = None) -> _Pattern:
     """One term as an automaton key plus an optional tail regex for its wildcards."""
+    key, literal, tail = _shape(text)
+    return _Pattern(
+        key=key,
+        literal=literal,
+        tail=tail,
+        exact=normalize_cased(text) if exact and tail is None else None,
+        multiword=" " in literal,
+        label=label,
+        group=group,
+    )
+
+
+@lru_cache(maxsize=65536)
+def _shape(text: str) -> tuple[str, str, re.Pattern[str] | None]:
+    """(automaton key, literal prefix, wildcard tail regex) of a term; cached, as a watch list
+    is validated and then compiled."""
     words = normalize_term(text).split(" ")
     if words[-1].endswith("'s") and "*" not in words[-1]:
         words[-1] = words[-1][:-2]
-    if not words or not words[0] or any(not w or ("*" in w[:-1]) for w in words):
+    if not words[0] or any(not w or ("*" in w[:-1]) for w in words):
         raise TermError(f"not a valid term: {text!r}")
     if words[0] == "*":
         raise TermError(f"a term cannot start with a wildcard: {text!r}")
+    if not words[0][0].isalnum():
+        raise TermError(f"a term must start with a letter or a digit: {text!r}")
     wild = next((i for i, w in enumerate(words) if w.endswith("*")), None)
     if wild is None:
         literal, tail = " ".join(words), None
@@ -123,18 +142,7 @@ def compile_term(text: str, *, exact: bool = False, label: Hashable = None, grou
         literal = " ".join([*words[:wild], words[wild][:-1]])
         rest = [re.escape(w[:-1]) + _CONTINUATION if w.endswith("*") else re.escape(w) for w in words[wild + 1 :]]
         tail = re.compile("".join([_CONTINUATION, *(" " + r for r in rest)]))
-    key = " " + literal.translate(_boundary_table(literal)) + ("" if tail else " ")
-    if not literal[0].isalnum():
-        raise TermError(f"a term must start with a letter or a digit: {text!r}")
-    return _Pattern(
-        key=key,
-        literal=literal,
-        tail=tail,
-        exact=normalize_cased(text) if exact and wild is None else None,
-        multiword=" " in literal,
-        label=label,
-        group=group,
-    )
+    return " " + literal.translate(_boundary_table(literal)) + ("" if tail else " "), literal, tail
 
 
 def normalize_cased(text: str) -> str:

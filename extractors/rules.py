@@ -1,9 +1,11 @@
 """Rule evaluation (spec §2): a query tree against the hits inside one unit.
 
 ``compile_watchlist`` turns a watch list into one ``Matcher`` over every alias,
-lexicon term and query term, plus each rule's tree with its references
-resolved. ``evaluate`` answers, for one unit (a sentence, a paragraph or the
-article), whether the query holds and which hits satisfied it.
+lexicon term and query term, plus each rule's tree. A rule numbers its leaves
+(terms and references); each hit is mapped, once per (rule, group, label), to
+the set of leaves it satisfies. A unit is evaluated only if its hits cover
+every leaf the query cannot hold without (``must``), so most units of most
+articles cost a set comparison.
 
 Groups of hits: ``"actors"`` (aliases, overlaps resolved across all actors),
 ``("lexicon", NAME)`` and ``("term", TEXT)``. An actor hit's label is the actor id.
@@ -13,13 +15,14 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from extractors import query as q
 from extractors.matcher import WORD, Hit, Matcher
 
 ACTORS = "actors"
+Leaf = q.Term | q.Ref
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ class CompiledRule:
     severity: str
     scope: str
     tree: q.Node
+    leaves: dict[Leaf, int]
+    must: frozenset[int]  # leaves that every satisfying unit contains
     matches_empty: bool  # the query holds in a unit with no hits at all (e.g. ``NOT x``)
 
 
@@ -39,50 +44,65 @@ class ActorInfo:
     kind: str
 
 
+@dataclass
 class CompiledWatchlist:
     """Everything ``scan_article`` needs, compiled once per watch list. Picklable."""
 
-    def __init__(self, watchlist: Any) -> None:
-        self.actors = {a.id: ActorInfo(a.id, a.name, a.kind) for a in watchlist.actors}
-        members = _member_closure(watchlist.actors)
-        terms: list[tuple[str, bool, Any, Any]] = []
-        for a in watchlist.actors:
-            terms += [(alias, False, a.id, ACTORS) for alias in (a.name, *a.aliases)]
-            terms += [(alias, True, a.id, ACTORS) for alias in a.exact]
-        for name, entries in watchlist.lexicons.items():
-            terms += [(t, False, name, ("lexicon", name)) for t in entries]
-        self.rules: list[CompiledRule] = []
-        self._selectors: dict[q.Ref, frozenset[str]] = {}
-        for rule in watchlist.rules:
-            tree = q.parse(rule.query)
-            for node in q.walk(tree):
-                if isinstance(node, q.Term):
-                    terms.append((node.text, False, node.text, ("term", node.text)))
-                elif isinstance(node, q.Ref) and node.field in ("actor", "kind"):
-                    self._selectors[node] = frozenset(
-                        members[node.name]
-                        if node.field == "actor"
-                        else (a.id for a in watchlist.actors if a.kind == node.name)
-                    )
-            matches_empty = _evaluate(tree, lambda _leaf: [], lambda _a, _b: 0)[0]
-            self.rules.append(
-                CompiledRule(rule.id, rule.title, rule.severity, rule.scope or "sentence", tree, matches_empty)
-            )
-        self.matcher = Matcher(terms)
+    actors: dict[str, ActorInfo]
+    rules: list[CompiledRule]
+    matcher: Matcher
+    selectors: dict[q.Ref, frozenset[str]]  # actor:/kind: reference -> actor ids
+    _leaf_sets: dict[tuple[int, Any, Any], frozenset[int]] = field(default_factory=dict, repr=False)
 
-    def leaf_hits(self, leaf: q.Term | q.Ref, hits: Sequence[Hit]) -> list[Hit]:
+    def leaf_set(self, rule_index: int, hit: Hit) -> frozenset[int]:
+        """The leaves of rule ``rule_index`` that ``hit`` satisfies."""
+        key = (rule_index, hit.group, hit.label)
+        found = self._leaf_sets.get(key)
+        if found is None:
+            rule = self.rules[rule_index]
+            found = frozenset(i for leaf, i in rule.leaves.items() if self._satisfies(leaf, hit))
+            self._leaf_sets[key] = found
+        return found
+
+    def _satisfies(self, leaf: Leaf, hit: Hit) -> bool:
         if isinstance(leaf, q.Term):
-            group: Any = ("term", leaf.text)
-        elif leaf.field == "lexicon":
-            group = ("lexicon", leaf.name)
-        else:
-            ids = self._selectors[leaf]
-            return [h for h in hits if h.group == ACTORS and h.label in ids]
-        return [h for h in hits if h.group == group]
+            return hit.group == ("term", leaf.text)
+        if leaf.field == "lexicon":
+            return hit.group == ("lexicon", leaf.name)
+        return hit.group == ACTORS and hit.label in self.selectors[leaf]
 
 
 def compile_watchlist(watchlist: Any) -> CompiledWatchlist:
-    return CompiledWatchlist(watchlist)
+    members = _member_closure(watchlist.actors)
+    terms: list[tuple[str, bool, Any, Any]] = []
+    for a in watchlist.actors:
+        terms += [(alias, False, a.id, ACTORS) for alias in (a.name, *a.aliases)]
+        terms += [(alias, True, a.id, ACTORS) for alias in a.exact]
+    for name, entries in watchlist.lexicons.items():
+        terms += [(t, False, name, ("lexicon", name)) for t in entries]
+    rules: list[CompiledRule] = []
+    selectors: dict[q.Ref, frozenset[str]] = {}
+    for rule in watchlist.rules:
+        tree = q.parse(rule.query)
+        leaves: dict[Leaf, int] = {}
+        for node in q.walk(tree):
+            if isinstance(node, q.Term):
+                terms.append((node.text, False, node.text, ("term", node.text)))
+            elif isinstance(node, q.Ref) and node.field in ("actor", "kind"):
+                selectors[node] = frozenset(
+                    members[node.name] if node.field == "actor" else (a.id for a in watchlist.actors if a.kind == node.name)
+                )
+            if isinstance(node, (q.Term, q.Ref)):
+                leaves.setdefault(node, len(leaves))
+        matches_empty = _evaluate(tree, lambda _leaf: [], lambda _a, _b: 0)[0]
+        rules.append(
+            CompiledRule(
+                rule.id, rule.title, rule.severity, rule.scope or "sentence", tree,
+                leaves, _must(tree, leaves), matches_empty,
+            )
+        )
+    actors = {a.id: ActorInfo(a.id, a.name, a.kind) for a in watchlist.actors}
+    return CompiledWatchlist(actors, rules, Matcher(terms), selectors)
 
 
 @dataclass(frozen=True)
@@ -92,13 +112,10 @@ class Occurrence:
     hits: tuple[Hit, ...]
 
 
-def evaluate(
-    compiled: CompiledWatchlist, rule: CompiledRule, hits: Sequence[Hit], text: str
-) -> tuple[bool, list[Hit]]:
-    """Whether ``rule`` holds for a unit whose hits are ``hits``; and the hits that satisfied it.
-
-    ``text`` is the normalized ``lower`` text the hit offsets index (used to count
-    words for ``NEAR``)."""
+def evaluate(rule: CompiledRule, hits: Sequence[tuple[Hit, frozenset[int]]], text: str) -> tuple[bool, list[Hit]]:
+    """Whether ``rule`` holds for a unit whose hits (with their leaf sets) are ``hits``; and
+    the hits that satisfied it. ``text`` is the normalized ``lower`` text the hit offsets
+    index (``NEAR`` counts its words)."""
     word_starts: list[int] | None = None
 
     def distance(a: Occurrence, b: Occurrence) -> int:
@@ -108,14 +125,15 @@ def evaluate(
         if b.start < a.end:
             return 0
         if word_starts is None:
-            lo = min(h.start for h in hits)
-            word_starts = [m.start() for m in WORD.finditer(text, lo, max(h.end for h in hits))]
+            lo = min(h.start for h, _ in hits)
+            word_starts = [m.start() for m in WORD.finditer(text, lo, max(h.end for h, _ in hits))]
         last_of_a = bisect_left(word_starts, a.end) - 1
         first_of_b = bisect_left(word_starts, b.start)
         return first_of_b - last_of_a - 1
 
-    def leaf(node: q.Term | q.Ref) -> list[Occurrence]:
-        return [Occurrence(h.start, h.end, (h,)) for h in compiled.leaf_hits(node, hits)]
+    def leaf(node: Leaf) -> list[Occurrence]:
+        i = rule.leaves[node]
+        return [Occurrence(h.start, h.end, (h,)) for h, leaves in hits if i in leaves]
 
     ok, occurrences = _evaluate(rule.tree, leaf, distance)
     if not ok:
@@ -153,6 +171,19 @@ def _evaluate(
         ]
         return bool(pairs), pairs
     raise TypeError(f"not a query node: {node!r}")
+
+
+def _must(node: q.Node, leaves: dict[Leaf, int]) -> frozenset[int]:
+    """Leaves present in every unit that satisfies ``node``."""
+    if isinstance(node, (q.Term, q.Ref)):
+        return frozenset([leaves[node]])
+    if isinstance(node, (q.And)):
+        return frozenset().union(*(_must(n, leaves) for n in node.operands))
+    if isinstance(node, q.Near):
+        return _must(node.left, leaves) | _must(node.right, leaves)
+    if isinstance(node, q.Or):
+        return frozenset.intersection(*(_must(n, leaves) for n in node.operands))
+    return frozenset()
 
 
 def _member_closure(actors: Sequence[Any]) -> dict[str, set[str]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from datetime import datetime
 
 from pydantic import BaseModel
@@ -61,8 +61,8 @@ def scan_article(article: Article, compiled: CompiledWatchlist) -> ScanResult:
     for h in hits:
         if h.group == ACTORS:
             counts[h.label] = counts.get(h.label, 0) + 1  # type: ignore[index]
-    units = _Units(norm, hits)
-    alerts = [a for rule in compiled.rules if (a := _fire(rule, compiled, units)) is not None]
+    units = _Units(norm)
+    alerts = [a for i, rule in enumerate(compiled.rules) if (a := _fire(i, rule, compiled, hits, units)) is not None]
     return ScanResult(
         id=article.id,
         path=article.path,
@@ -77,12 +77,24 @@ def scan_article(article: Article, compiled: CompiledWatchlist) -> ScanResult:
     )
 
 
-def _fire(rule: CompiledRule, compiled: CompiledWatchlist, units: "_Units") -> AlertResult | None:
+def _fire(index: int, rule: CompiledRule, compiled: CompiledWatchlist, hits: list[Hit], units: "_Units") -> AlertResult | None:
+    relevant = [(h, leaves) for h in hits if (leaves := compiled.leaf_set(index, h))]
+    if not relevant and not rule.matches_empty:
+        return None
+    starts = [h.start for h, _ in relevant]
     evidence: list[Evidence] = []
     actors: dict[str, None] = {}
-    for start, end in units.spans(rule.scope, every=rule.matches_empty):
-        unit_hits = units.hits_in(start, end)
-        ok, used = evaluate(compiled, rule, unit_hits, units.norm.lower)
+    spans = units.all(rule.scope) if rule.matches_empty else units.holding(rule.scope, starts)
+    for start, end in spans:
+        i = bisect_left(starts, start)
+        inside = []
+        while i < len(relevant) and relevant[i][0].start < end:
+            if relevant[i][0].end <= end:
+                inside.append(relevant[i])
+            i += 1
+        if not rule.must <= frozenset().union(*(leaves for _, leaves in inside)):
+            continue
+        ok, used = evaluate(rule, inside, units.norm.lower)
         if not ok:
             continue
         evidence.append(units.evidence(start, end, used))
@@ -95,13 +107,10 @@ def _fire(rule: CompiledRule, compiled: CompiledWatchlist, units: "_Units") -> A
 class _Units:
     """The sentences, paragraphs and whole text of one article, in normalized offsets.
 
-    Sentences are segmented only in paragraphs that hold a hit, unless a rule can
-    hold with no hit at all."""
+    A paragraph is segmented into sentences only when a rule needs it."""
 
-    def __init__(self, norm: Normalized, hits: list[Hit]) -> None:
+    def __init__(self, norm: Normalized) -> None:
         self.norm = norm
-        self.hits = hits
-        self._starts = [h.start for h in hits]
         text = norm.cased
         self.paragraphs: list[tuple[int, int]] = []
         pos = 0
@@ -109,29 +118,44 @@ class _Units:
             self.paragraphs.append((pos, nl))
             pos = nl + 1
         self.paragraphs.append((pos, len(text)))
-        self._sentences: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        self._paragraph_starts = [p[0] for p in self.paragraphs]
+        self._sentences: dict[int, tuple[list[tuple[int, int]], list[int]]] = {}
 
-    def hits_in(self, start: int, end: int) -> list[Hit]:
-        i = bisect_left(self._starts, start)
-        out = []
-        while i < len(self.hits) and self.hits[i].start < end:
-            if self.hits[i].end <= end:
-                out.append(self.hits[i])
-            i += 1
-        return out
+    def sentences(self, paragraph: int) -> list[tuple[int, int]]:
+        return self._segmented(paragraph)[0]
 
-    def spans(self, scope: str, *, every: bool) -> list[tuple[int, int]]:
+    def _segmented(self, paragraph: int) -> tuple[list[tuple[int, int]], list[int]]:
+        """The sentences of a paragraph (the title is one), and their starts."""
+        if paragraph not in self._sentences:
+            p = self.paragraphs[paragraph]
+            spans = [p] if paragraph == 0 else sentence_spans(self.norm.cased, *p)
+            self._sentences[paragraph] = (spans, [s for s, _ in spans])
+        return self._sentences[paragraph]
+
+    def all(self, scope: str) -> list[tuple[int, int]]:
         if scope == "article":
-            return [(0, len(self.norm.cased))] if every or self.hits else []
-        paragraphs = [p for p in self.paragraphs if every or self.hits_in(*p)]
+            return [(0, len(self.norm.cased))]
         if scope == "paragraph":
-            return paragraphs
+            return self.paragraphs
+        return [s for i in range(len(self.paragraphs)) for s in self.sentences(i)]
+
+    def holding(self, scope: str, positions: list[int]) -> list[tuple[int, int]]:
+        """The units that hold any of ``positions`` (sorted), in order, each once."""
+        if scope == "article":
+            return [(0, len(self.norm.cased))]
         out: list[tuple[int, int]] = []
-        for p in paragraphs:
-            if p not in self._sentences:
-                title = p == self.paragraphs[0]
-                self._sentences[p] = [p] if title else sentence_spans(self.norm.cased, *p)
-            out += [s for s in self._sentences[p] if every or self.hits_in(*s)]
+        for pos in positions:
+            p = bisect_right(self._paragraph_starts, pos) - 1
+            if scope == "paragraph":
+                unit = self.paragraphs[p]
+            else:
+                sentences, starts = self._segmented(p)
+                k = bisect_right(starts, pos) - 1
+                if k < 0 or pos >= sentences[k][1]:
+                    continue
+                unit = sentences[k]
+            if not out or out[-1] != unit:
+                out.append(unit)
         return out
 
     def evidence(self, start: int, end: int, used: list[Hit]) -> Evidence:

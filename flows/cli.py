@@ -4,17 +4,14 @@ parses nothing itself and calls into the module that does the work."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 
 from extractors.config import ConfigError
-from extractors.errors import ArticleError
 from extractors.feedlist import load_feeds
 from extractors.rules import CompiledWatchlist, compile_watchlist
-from extractors.scan import scan_article
 from extractors.watchlist import load_watchlist
-from flows.articles import iter_articles
+from flows.scanfiles import TABLE_HEADER, scan_files
 from flows.settings import DEFAULT_FEEDS, DEFAULT_WATCHLIST
 
 
@@ -26,23 +23,14 @@ def load_compiled(path: str) -> CompiledWatchlist:
 def cmd_scan(args: argparse.Namespace) -> int:
     compiled = load_compiled(args.watchlist)
     status = 0
-    out = sys.stdout
     if args.format == "table":
-        out.write(f"{'id':<28} {'source':<20} {'actors':<40} alerts\n")
-    for path, item in iter_articles(args.paths):
-        if isinstance(item, ArticleError):
-            print(f"tocsin: {path}: {item}", file=sys.stderr)
-            if args.format == "jsonl":
-                out.write(json.dumps({"path": str(path), "error": str(item)}) + "\n")
+        print(TABLE_HEADER)
+    for line, error in scan_files(args.paths, compiled, fmt=args.format, jobs=args.jobs):
+        if error is not None:
+            print(f"tocsin: {error}", file=sys.stderr)
             status = 1
-            continue
-        result = scan_article(item, compiled)
-        if args.format == "jsonl":
-            out.write(result.model_dump_json() + "\n")
-        else:
-            actors = ", ".join(f"{a.id}×{a.count}" for a in result.actors[:4])
-            alerts = ", ".join(f"{a.rule} ({a.severity})" for a in result.alerts) or "-"
-            out.write(f"{result.id[:28]:<28} {(result.source or '-')[:20]:<20} {actors[:40]:<40} {alerts}\n")
+        if line is not None:
+            sys.stdout.write(line + "\n")
     return status
 
 
@@ -98,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("scan", cmd_scan, "scan article files and print matches (no state, no alerts sent)")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--format", choices=["jsonl", "table"], default="jsonl")
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per core)")
 
     command("check", cmd_check, "validate the watch list and the feed list")
 

@@ -1,0 +1,84 @@
+"""`tocsin scan`: article files in, one output line per article out, in path order.
+
+Large inputs are split into chunks of files scanned by a pool of forked worker
+processes (the compiled watch list is inherited, not pickled); output order is
+the order of the paths either way.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from pathlib import Path
+
+from extractors.errors import ArticleError
+from extractors.rules import CompiledWatchlist
+from extractors.scan import ScanResult, scan_article
+from flows.articles import iter_article_paths, iter_articles
+
+CHUNK = 64  # files per task: big enough to amortize the hand-off, small enough to balance
+_compiled: CompiledWatchlist | None = None  # set in the parent before forking
+
+
+def scan_files(paths: Iterable[str | Path], compiled: CompiledWatchlist, *, fmt: str = "jsonl", jobs: int | None = None) -> Iterator[tuple[str | None, str | None]]:
+    """For each article or bad file: the line to print, and the error to report (or None)."""
+    global _compiled
+    _compiled = compiled
+    jobs = jobs or os.cpu_count() or 1
+    chunks = _chunks(iter_article_paths(paths))
+    if jobs == 1:
+        for chunk in chunks:
+            yield from _scan_chunk(chunk, fmt)
+        return
+    first = next(chunks, None)
+    if first is None:
+        return
+    second = next(chunks, None)
+    if second is None:  # one chunk: not worth a pool
+        yield from _scan_chunk(first, fmt)
+        return
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(jobs) as pool:
+        tasks = ((c, fmt) for c in _prepend([first, second], chunks))
+        for lines in pool.imap(_scan_chunk_star, tasks):
+            yield from lines
+
+
+def format_result(result: ScanResult, fmt: str) -> str:
+    if fmt == "jsonl":
+        return result.model_dump_json()
+    actors = ", ".join(f"{a.id}×{a.count}" for a in result.actors[:4])
+    alerts = ", ".join(f"{a.rule} ({a.severity})" for a in result.alerts) or "-"
+    return f"{result.id[:28]:<28} {(result.source or '-')[:20]:<20} {actors[:40]:<40} {alerts}"
+
+
+TABLE_HEADER = f"{'id':<28} {'source':<20} {'actors':<40} alerts"
+
+
+def _scan_chunk(chunk: list[Path | ArticleError], fmt: str) -> list[tuple[str | None, str | None]]:
+    assert _compiled is not None
+    out: list[tuple[str | None, str | None]] = []
+    for path, item in iter_articles(chunk):
+        if isinstance(item, ArticleError):
+            line = json.dumps({"path": str(path), "error": str(item)}) if fmt == "jsonl" else None
+            out.append((line, f"{path}: {item}"))
+        else:
+            out.append((format_result(scan_article(item, _compiled), fmt), None))
+    return out
+
+
+def _scan_chunk_star(args: tuple[list[Path | ArticleError], str]) -> list[tuple[str | None, str | None]]:
+    return _scan_chunk(*args)
+
+
+def _chunks(items: Iterator[Path | ArticleError]) -> Iterator[list[Path | ArticleError]]:
+    while chunk := list(islice(items, CHUNK)):
+        yield chunk
+
+
+def _prepend(first: list, rest: Iterator) -> Iterator:  # type: ignore[type-arg]
+    yield from first
+    yield from rest

@@ -98,7 +98,7 @@ class Watchlist(_Model):
 
 def load_watchlist(path: str | Path) -> Watchlist:
     doc = read_yaml(path)
-    errors = _expand_channels(doc)
+    errors = _expand_channels(doc) + _query_errors(doc)
     try:
         watchlist = validate(doc, Watchlist, secret=("channels",))
     except ConfigError as exc:
@@ -160,9 +160,8 @@ def _cross_check(doc: Document, wl: Watchlist) -> list[str]:
                 err(["rules", i, "notify", j], f"notify names no channel: {channel!r}")
         try:
             tree = q.parse(r.query)
-        except q.QueryError as exc:
-            err(["rules", i, "query"], f"query does not parse: {exc.message} at column {exc.column}: {r.query!r}")
-            continue
+        except q.QueryError:
+            continue  # reported by _query_errors
         for node in q.walk(tree):
             if isinstance(node, q.Ref):
                 known = {"actor": actor_ids, "kind": kinds, "lexicon": wl.lexicons}[node.field]
@@ -170,6 +169,20 @@ def _cross_check(doc: Document, wl: Watchlist) -> list[str]:
                     err(["rules", i, "query"], f"query refers to no {node.field}: '{node.field}:{node.name}'")
             elif isinstance(node, q.Term):
                 _check_term(err, ["rules", i, "query"], node.text)
+    return errors
+
+
+def _query_errors(doc: Document) -> list[str]:
+    """Queries that do not parse, found on the raw data so they are listed with any other error."""
+    rules = doc.data.get("rules") if isinstance(doc.data, dict) else None
+    errors = []
+    for i, rule in enumerate(rules if isinstance(rules, list) else []):
+        query = rule.get("query") if isinstance(rule, dict) else None
+        if isinstance(query, str):
+            try:
+                q.parse(query)
+            except q.QueryError as exc:
+                errors.append(doc.error(["rules", i, "query"], f"query does not parse: {exc.message} at column {exc.column}: {query!r}"))
     return errors
 
 

@@ -23,8 +23,9 @@ MAX_ARTICLE_BYTES = 10 * 1024 * 1024
 SUFFIXES = {".txt", ".html", ".htm", ".jsonl"}
 
 
-def iter_article_paths(paths: Iterable[str | Path]) -> Iterator[Path | ArticleError]:
-    """Files as given; directories recursively, sorted, skipping hidden names and other suffixes."""
+def iter_article_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Files as given (a missing one too: reading it reports it); directories recursively,
+    sorted, skipping hidden names and other suffixes."""
     for given in paths:
         p = Path(given)
         if p.is_dir():
@@ -32,17 +33,12 @@ def iter_article_paths(paths: Iterable[str | Path]) -> Iterator[Path | ArticleEr
                 rel = f.relative_to(p).parts
                 if f.is_file() and f.suffix.lower() in SUFFIXES and not any(x.startswith(".") for x in rel):
                     yield f
-        elif p.exists():
-            yield p
         else:
-            yield ArticleError(f"{p}: no such file or directory")
+            yield p
 
 
 def iter_articles(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Article | ArticleError]]:
     for p in iter_article_paths(paths):
-        if isinstance(p, ArticleError):
-            yield Path(str(p).split(":", 1)[0]), ArticleError("no such file or directory")
-            continue
         try:
             if p.suffix.lower() == ".jsonl":
                 yield from ((p, a) for a in _jsonl(p))
@@ -71,7 +67,7 @@ def _read(path: Path) -> bytes:
             raise ArticleError(f"file too large ({size / 1e6:.1f} MB; the limit is {MAX_ARTICLE_BYTES / 1e6:.0f} MB)")
         raw = path.read_bytes()
     except OSError as exc:
-        raise ArticleError(f"cannot read: {exc.strerror}") from None
+        raise ArticleError(f"cannot read: {(exc.strerror or str(exc)).lower()}") from None
     if not raw.strip():
         raise ArticleError("empty file")
     if b"\x00" in raw[:8192]:

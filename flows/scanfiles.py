@@ -58,7 +58,7 @@ def format_result(result: ScanResult, fmt: str) -> str:
 TABLE_HEADER = f"{'id':<28} {'source':<20} {'actors':<40} alerts"
 
 
-def _scan_chunk(chunk: list[Path | ArticleError], fmt: str) -> list[tuple[str | None, str | None]]:
+def _scan_chunk(chunk: list[Path], fmt: str) -> list[tuple[str | None, str | None]]:
     assert _compiled is not None
     out: list[tuple[str | None, str | None]] = []
     for path, item in iter_articles(chunk):
@@ -70,11 +70,11 @@ def _scan_chunk(chunk: list[Path | ArticleError], fmt: str) -> list[tuple[str | 
     return out
 
 
-def _scan_chunk_star(args: tuple[list[Path | ArticleError], str]) -> list[tuple[str | None, str | None]]:
+def _scan_chunk_star(args: tuple[list[Path], str]) -> list[tuple[str | None, str | None]]:
     return _scan_chunk(*args)
 
 
-def _chunks(items: Iterator[Path | ArticleError]) -> Iterator[list[Path | ArticleError]]:
+def _chunks(items: Iterator[Path]) -> Iterator[list[Path]]:
     while chunk := list(islice(items, CHUNK)):
         yield chunk
 

@@ -4,7 +4,10 @@ parses nothing itself and calls into the module that does the work."""
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import sys
+from datetime import UTC, datetime, timedelta
 from collections.abc import Sequence
 
 from extractors.config import ConfigError
@@ -57,19 +60,61 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    load_compiled(args.watchlist)
+    load_feeds(args.feeds)
+    from flows.monitor import monitor
+
+    if not args.once:
+        print("tocsin: monitor runs one pass with --once; for a schedule use `tocsin serve`", file=sys.stderr)
+        return 2
+    summary = monitor(watchlist=args.watchlist, feeds=args.feeds)
+    print(json.dumps(summary, indent=2, default=str))
+    return 0
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    load_compiled(args.watchlist)
+    from flows.monitor import backfill
+
+    summary = backfill(
+        path=args.path, watchlist=args.watchlist, dry_run=args.dry_run, since=args.since,
+        rules=args.rules.split(",") if args.rules else None, progress=sys.stderr.isatty(),
+    )
+    print(json.dumps(summary, indent=2, default=str))
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    load_compiled(args.watchlist)
+    load_feeds(args.feeds)
+    from flows.serve import serve
+
+    return serve(watchlist=args.watchlist, feeds=args.feeds, every=args.every)
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    from flows.db import connect
+    from flows.outbox import list_alerts
+
+    since = None
+    if args.since:
+        m = re.fullmatch(r"(\d+)([mhd])", args.since)
+        since = (
+            datetime.now(UTC) - timedelta(seconds=int(m[1]) * {"m": 60, "h": 3600, "d": 86400}[m[2]])
+            if m else datetime.fromisoformat(args.since)
+        )
+    rows = list_alerts(connect(), rule=args.rule, min_severity=args.severity, actor=args.actor, since=since, limit=args.limit)
+    for a in rows:
+        if args.format == "jsonl":
+            print(json.dumps(a, default=str))
+            continue
+        status = ", ".join(f"{d['channel']}: {d['status']}" for d in a["deliveries"]) or "-"
+        also = len(a["outlets"]) - 1
+        print(f"{a['created_at'][:19]}  {a['severity']:<8} {a['rule']:<24} {(a['article'].get('source') or '-')[:18]:<18} "
+              f"{(a['article'].get('title') or '')[:50]:<50} [{status}]" + (f" +{also} outlets" if also > 0 else ""))
+    if not rows:
+        print("no alerts recorded", file=sys.stderr)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,12 +139,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="one pass, then exit")
 
     p = command("backfill", cmd_backfill, "scan a directory of article files as a flow run")
-    p.add_argument("path", nargs="?", default="seeds/", metavar="DIR")
-    p.add_argument("--dry-run", action="store_true", help="deliver nothing")
+    p.add_argument("path", nargs="?", default="seeds/", metavar="DIR", help="directory, file or glob (default seeds/)")
+    p.add_argument("--dry-run", action="store_true", help="scan and report; record and deliver nothing")
+    p.add_argument("--since", type=datetime.fromisoformat, help="skip articles published before this ISO date")
+    p.add_argument("--rules", help="comma-separated rule ids to run (default: all)")
 
-    command("serve", cmd_serve, "run the monitor on a schedule")
+    p = command("serve", cmd_serve, "run the monitor on a schedule")
+    p.add_argument("--every", type=int, default=600, metavar="SECONDS", help="seconds between runs (default 600)")
 
-    command("alerts", cmd_alerts, "list recorded alerts, newest first")
+    p = command("alerts", cmd_alerts, "list recorded alerts, newest first")
+    p.add_argument("--rule", help="only this rule")
+    p.add_argument("--severity", choices=["info", "low", "medium", "high", "critical"], help="this severity or higher")
+    p.add_argument("--actor", help="only alerts naming this actor id")
+    p.add_argument("--since", help="ISO date or a duration back from now: 30m, 24h, 7d")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--format", choices=["table", "jsonl"], default="table")
     return parser
 
 
@@ -110,6 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         for line in exc.errors:
             print(f"tocsin: {line}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"tocsin: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

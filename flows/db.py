@@ -93,6 +93,8 @@ deliveries = sa.Table(
 )
 
 sa.Index("ix_entries_story", entries.c.story_id)
+sa.Index("ix_entries_fingerprint", entries.c.fingerprint)
+sa.Index("ix_alerts_story", alerts.c.story_id)
 sa.Index("ix_alerts_created", alerts.c.created_at)
 sa.Index("ix_deliveries_status", deliveries.c.status, deliveries.c.next_attempt_at)
 

@@ -1,0 +1,261 @@
+"""The alert outbox: recorded with the article, delivered afterwards, once per rule and story.
+
+``enqueue`` runs inside the transaction that records the article, so an alert
+exists exactly when its article does. Its key is ``RULE:STORY``: a second copy
+of a story (another outlet) adds to "also reported by" and pages nobody.
+
+``drain`` delivers what is due, one channel at a time. A delivery is marked sent
+in its own transaction right after the send succeeds; a crash between the two
+is the only way an alert can go out twice, and nothing can make it go out zero
+times. A failing channel is retried with exponential back-off and loses nothing.
+Digest severities, cool-downs and rate limits hold deliveries back; held ones go
+out in the channel's next digest.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from extractors.article import Article
+from extractors.watchlist import Watchlist
+from flows.channels import Channel, DeliveryError, resolve
+from flows.db import alerts, deliveries
+
+BACKOFF_START = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(hours=1)
+PAGE, DIGEST, HELD, SENT = "pending", "digest", "held", "sent"
+
+
+def _insert(conn: Connection, table: sa.Table):  # type: ignore[no-untyped-def]
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def _outlet(article: Article) -> dict[str, Any]:
+    return {"source": article.source, "url": article.url, "title": article.title}
+
+
+def enqueue(
+    conn: Connection, *, alert: dict[str, Any], article: Article, story_id: int, entry_id: int | None,
+    channels: list[str], now: datetime,
+) -> int | None:
+    """Record ``alert`` (a spec §4 alert object) for delivery to ``channels``; None if this
+    rule already fired on this story (then the article is added as another outlet)."""
+    key = f"{alert['rule']}:{story_id}"
+    payload = {
+        **alert,
+        "article": {
+            "id": article.id, "title": article.title, "url": article.url, "source": article.source,
+            "published": article.published.isoformat() if article.published else None,
+        },
+        "key": key,
+    }
+    stmt = (
+        _insert(conn, alerts)
+        .values(key=key, rule=alert["rule"], severity=alert["severity"], story_id=story_id, entry_id=entry_id,
+                payload=payload, outlets=[_outlet(article)], created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(alerts.c.id)
+    )
+    alert_id = conn.execute(stmt).scalar()
+    if alert_id is None:
+        _add_outlet(conn, sa.select(alerts.c.id, alerts.c.outlets).where(alerts.c.key == key), article, now)
+        return None
+    if channels:
+        conn.execute(
+            deliveries.insert(),
+            [{"alert_id": alert_id, "channel": c, "status": PAGE, "attempts": 0, "next_attempt_at": now} for c in channels],
+        )
+    return alert_id
+
+
+def add_outlet(conn: Connection, *, story_id: int, article: Article, now: datetime) -> None:
+    """Another outlet carried this story: add it to "also reported by" of the story's alerts."""
+    _add_outlet(conn, sa.select(alerts.c.id, alerts.c.outlets).where(alerts.c.story_id == story_id), article, now)
+
+
+def _add_outlet(conn: Connection, query: sa.Select, article: Article, now: datetime) -> None:  # type: ignore[type-arg]
+    outlet = _outlet(article)
+    for alert_id, outlets in conn.execute(query.with_for_update()).all():
+        if not any(o.get("url") == outlet["url"] and o.get("source") == outlet["source"] for o in outlets):
+            conn.execute(alerts.update().where(alerts.c.id == alert_id).values(outlets=[*outlets, outlet], updated_at=now))
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    digests: int = 0
+    held: int = 0
+    failed: dict[str, str] = field(default_factory=dict)  # channel -> reason (redacted)
+
+    def __str__(self) -> str:
+        text = f"{self.sent} sent, {self.digests} digests, {self.held} held"
+        return text + "".join(f"; {c} failed: {r}" for c, r in self.failed.items())
+
+
+def drain(engine: Engine, watchlist: Watchlist, *, now: datetime | None = None) -> DeliveryReport:
+    """Deliver every due delivery; return what happened."""
+    now = now or datetime.now(UTC)
+    report = DeliveryReport()
+    with engine.begin() as conn:
+        rows = conn.execute(
+            sa.select(deliveries.c.alert_id, deliveries.c.channel, deliveries.c.status, deliveries.c.attempts,
+                      alerts.c.severity, alerts.c.rule, alerts.c.payload, alerts.c.outlets, alerts.c.created_at)
+            .join(alerts, alerts.c.id == deliveries.c.alert_id)
+            .where(deliveries.c.status.in_([PAGE, DIGEST, HELD]))
+            .where(sa.or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now))
+            .order_by(deliveries.c.alert_id)
+        ).all()
+    by_channel: dict[str, list[Any]] = defaultdict(list)
+    for row in rows:
+        by_channel[row.channel].append(row)
+    for name, channel_rows in by_channel.items():
+        try:
+            channel = resolve(watchlist, name)
+            _drain_channel(engine, watchlist, channel, channel_rows, now, report)
+        except DeliveryError as exc:
+            report.failed[name] = str(exc)
+    return report
+
+
+def _drain_channel(engine: Engine, wl: Watchlist, channel: Channel, rows: list[Any], now: datetime, report: DeliveryReport) -> None:
+    digest_severities = set(wl.delivery.digest)
+    rules = {r.id: r for r in wl.rules}
+    pages_this_hour = _sent_pages_since(engine, channel.name, now - timedelta(hours=1))
+    recent = _recent_pages(engine, channel.name, now)
+    for row in rows:
+        if row.status != PAGE:
+            continue
+        alert = {**row.payload, "outlets": row.outlets}
+        rule = rules.get(row.rule)
+        cooldown = (rule.cooldown if rule and rule.cooldown else None) or wl.delivery.cooldown
+        if row.severity in digest_severities:
+            _set(engine, row.alert_id, channel.name, status=DIGEST)
+            continue
+        if cooldown and any(r == row.rule and t >= now - cooldown and set(a) & set(alert["actors"]) for r, a, t in recent):
+            _set(engine, row.alert_id, channel.name, status=HELD, last_error="held by the rule's cool-down")
+            report.held += 1
+            continue
+        if wl.delivery.rate_limit is not None and pages_this_hour >= wl.delivery.rate_limit:
+            _set(engine, row.alert_id, channel.name, status=HELD, last_error="held by the channel's rate limit")
+            report.held += 1
+            continue
+        try:
+            channel.send([alert])
+        except DeliveryError as exc:
+            _failed(engine, [row], channel.name, str(exc), now)
+            report.failed[channel.name] = str(exc)
+            return
+        _set(engine, row.alert_id, channel.name, status=SENT, sent_at=now, last_error=None)
+        report.sent += 1
+        pages_this_hour += 1
+        recent.append((row.rule, alert["actors"], now))
+    _send_digest(engine, wl, channel, now, report)
+
+
+def _send_digest(engine: Engine, wl: Watchlist, channel: Channel, now: datetime, report: DeliveryReport) -> None:
+    """Send the channel's digest once its oldest waiting item has waited ``digest_every``."""
+    with engine.begin() as conn:
+        waiting = conn.execute(
+            sa.select(deliveries.c.alert_id, deliveries.c.attempts, alerts.c.payload, alerts.c.outlets, alerts.c.created_at)
+            .join(alerts, alerts.c.id == deliveries.c.alert_id)
+            .where(deliveries.c.channel == channel.name, deliveries.c.status.in_([DIGEST, HELD]))
+            .where(sa.or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now))
+            .order_by(deliveries.c.alert_id)
+        ).all()
+    if not waiting or _aware(min(r.created_at for r in waiting)) > now - wl.delivery.digest_every:
+        return
+    try:
+        channel.send([{**r.payload, "outlets": r.outlets} for r in waiting], digest=True)
+    except DeliveryError as exc:
+        _failed(engine, waiting, channel.name, str(exc), now)
+        report.failed[channel.name] = str(exc)
+        return
+    with engine.begin() as conn:
+        conn.execute(
+            deliveries.update()
+            .where(deliveries.c.channel == channel.name, deliveries.c.alert_id.in_([r.alert_id for r in waiting]))
+            .values(status=SENT, sent_at=now)
+        )
+    report.digests += 1
+
+
+def _set(engine: Engine, alert_id: int, channel: str, **values: Any) -> None:
+    with engine.begin() as conn:
+        conn.execute(deliveries.update().where(deliveries.c.alert_id == alert_id, deliveries.c.channel == channel).values(**values))
+
+
+def _failed(engine: Engine, rows: list[Any], channel: str, reason: str, now: datetime) -> None:
+    with engine.begin() as conn:
+        for row in rows:
+            delay = min(BACKOFF_START * 2**row.attempts, BACKOFF_MAX)
+            conn.execute(
+                deliveries.update()
+                .where(deliveries.c.alert_id == row.alert_id, deliveries.c.channel == channel)
+                .values(attempts=row.attempts + 1, next_attempt_at=now + delay, last_error=reason)
+            )
+
+
+def _sent_pages_since(engine: Engine, channel: str, since: datetime) -> int:
+    with engine.begin() as conn:
+        return conn.execute(
+            sa.select(sa.func.count()).select_from(deliveries)
+            .where(deliveries.c.channel == channel, deliveries.c.status == SENT, deliveries.c.sent_at >= since)
+        ).scalar() or 0
+
+
+def _recent_pages(engine: Engine, channel: str, now: datetime) -> list[tuple[str, list[str], datetime]]:
+    """(rule, actors, sent_at) of pages sent on the channel in the last day: the longest sensible cool-down."""
+    with engine.begin() as conn:
+        rows = conn.execute(
+            sa.select(alerts.c.rule, alerts.c.payload, deliveries.c.sent_at)
+            .join(alerts, alerts.c.id == deliveries.c.alert_id)
+            .where(deliveries.c.channel == channel, deliveries.c.status == SENT, deliveries.c.sent_at >= now - timedelta(days=1))
+        ).all()
+    return [(r.rule, r.payload.get("actors", []), _aware(r.sent_at)) for r in rows]
+
+
+def _aware(d: datetime) -> datetime:
+    """SQLite hands datetimes back naive; they were stored in UTC."""
+    return d if d.tzinfo else d.replace(tzinfo=UTC)
+
+
+def list_alerts(
+    engine: Engine, *, rule: str | None = None, min_severity: str | None = None, actor: str | None = None,
+    since: datetime | None = None, limit: int = 50,
+) -> list[dict[str, Any]]:
+    """Recorded alerts, newest first, each with its outlets and per-channel delivery status."""
+    from extractors.watchlist import SEVERITIES
+
+    query = sa.select(alerts).order_by(alerts.c.created_at.desc(), alerts.c.id.desc())
+    if rule:
+        query = query.where(alerts.c.rule == rule)
+    if min_severity:
+        query = query.where(alerts.c.severity.in_(SEVERITIES[SEVERITIES.index(min_severity):]))
+    if since:
+        query = query.where(alerts.c.created_at >= since)
+    out: list[dict[str, Any]] = []
+    with engine.begin() as conn:
+        for row in conn.execute(query.limit(limit if not actor else None)):
+            if actor and actor not in row.payload.get("actors", []):
+                continue
+            status = conn.execute(
+                sa.select(deliveries.c.channel, deliveries.c.status, deliveries.c.attempts, deliveries.c.last_error)
+                .where(deliveries.c.alert_id == row.id).order_by(deliveries.c.channel)
+            ).all()
+            out.append({
+                **row.payload, "outlets": row.outlets, "created_at": _aware(row.created_at).isoformat(),
+                "deliveries": [{"channel": c, "status": s, "attempts": a, "last_error": e} for c, s, a, e in status],
+            })
+            if len(out) >= limit:
+                break
+    return out

@@ -80,7 +80,12 @@ def monitor(watchlist: str = str(DEFAULT_WATCHLIST), feeds: str = str(DEFAULT_FE
     feed_lines = [f"- `{r.feed_id}`: {r.status}" + (f" — {r.reason}" if r.reason else "") for r in polled.results]
     _publish("monitor", stats, delivery, timings, feed_lines)
     summary = _summary(stats, delivery, timings)
-    summary["feeds"] = {"polled": len(polled.results), "failed": sum(r.status == "failed" for r in polled.results)}
+    summary["feeds"] = {
+        "polled": len(polled.results),
+        "new_items": len(polled.items),
+        "failed": {r.feed_id: r.reason for r in polled.results if r.status == "failed"},
+        "warnings": {r.feed_id: r.warnings[:5] for r in polled.results if r.warnings},
+    }
     get_run_logger().info("monitor: %s", summary)
     return summary
 

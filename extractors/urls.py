@@ -1,0 +1,34 @@
+"""Canonical links and entry identity."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+_TRACKING = {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "ocid", "cmpid", "ref", "ref_src", "igshid", "_ga"}
+
+
+def canonical_url(url: str) -> str:
+    """Scheme and host lower-cased, default port, fragment and tracking parameters dropped,
+    the remaining query sorted."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
+    query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                   if not k.lower().startswith("utm_") and k.lower() not in _TRACKING)
+    return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query), ""))
+
+
+def entry_identity(entry: Any) -> str:
+    """A feed entry's identity: its guid, else its canonical link, else a hash of its content."""
+    guid = (entry.get("id") or "").strip()
+    if guid:
+        return guid
+    link = (entry.get("link") or "").strip()
+    if link.lower().startswith(("http://", "https://")):
+        return canonical_url(link)
+    content = f"{entry.get('title') or ''}\n{entry.get('summary') or ''}"
+    return "sha256:" + hashlib.sha256(content.encode()).hexdigest()

@@ -43,29 +43,33 @@ class Channel:
             return
         import apprise
 
-        target = apprise.Apprise()
-        if not target.add(self.url):
-            raise DeliveryError(f"channel {self.name!r}: not a valid apprise URL")
-        scheme = urlsplit(self.url).scheme.lower()
-        if digest:
-            title, body = messages.digest(alerts)
-            fmt = apprise.NotifyFormat.TEXT
-        else:
-            [alert] = alerts
-            title = messages.subject(alert)
-            if scheme.startswith("mailto") or scheme.startswith("email"):
-                body, fmt = messages.email_html(alert), apprise.NotifyFormat.HTML
-            elif scheme.startswith("slack"):
-                body, fmt = messages.slack(alert), apprise.NotifyFormat.MARKDOWN
-            elif scheme in ("json", "jsons"):
-                body, fmt = json.dumps(alert, ensure_ascii=False), apprise.NotifyFormat.TEXT
-            else:
-                body, fmt = messages.plain(alert), apprise.NotifyFormat.TEXT
-        with _captured_apprise_log() as log:
+        with _captured_apprise_log() as log:  # apprise logs URLs (and their tokens) at debug level
+            target = apprise.Apprise()
+            if not target.add(self.url):
+                raise DeliveryError(f"channel {self.name!r}: not a valid apprise URL")
+            title, body, fmt = self._render(alerts, digest, urlsplit(self.url).scheme.lower())
             ok = target.notify(body=body, title=title, body_format=fmt)
         if not ok:
             reason = log.records[-1].getMessage() if log.records else "the service refused the message"
             raise DeliveryError(f"channel {self.name!r}: {redact(reason, self.url)}")
+
+    @staticmethod
+    def _render(alerts: list[dict[str, Any]], digest: bool, scheme: str) -> tuple[str, str, str]:
+        """(title, body, apprise body format) for the channel's kind of service."""
+        from apprise import NotifyFormat
+
+        if digest:
+            title, body = messages.digest(alerts)
+            return title, body, NotifyFormat.TEXT
+        [alert] = alerts
+        title = messages.subject(alert)
+        if scheme.startswith(("mailto", "email")):
+            return title, messages.email_html(alert), NotifyFormat.HTML
+        if scheme.startswith("slack"):
+            return title, messages.slack(alert), NotifyFormat.MARKDOWN
+        if scheme in ("json", "jsons"):
+            return title, json.dumps(alert, ensure_ascii=False), NotifyFormat.TEXT
+        return title, messages.plain(alert), NotifyFormat.TEXT
 
 
 def resolve(watchlist: Watchlist, name: str) -> Channel:

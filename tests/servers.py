@@ -94,8 +94,9 @@ class SMTPServer:
     """aiosmtpd on a free port; ``messages`` holds every accepted email. ``refuse`` answers
     451 to that many DATA commands first (a mail server that is down for a while)."""
 
-    def __init__(self, refuse: int = 0) -> None:
+    def __init__(self, refuse: int = 0, password: str | None = None) -> None:
         from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult, LoginPassword
 
         self.messages: list[Message] = []
         self.refuse = refuse
@@ -109,9 +110,21 @@ class SMTPServer:
                 outer.messages.append(message_from_bytes(envelope.content))
                 return "250 OK"
 
-        self._controller = Controller(_Handler(), hostname="127.0.0.1", port=0)
+        def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+            return AuthResult(success=isinstance(data, LoginPassword) and data.password.decode() == password)
+
+        self.port = free_port()
+        auth = {"authenticator": authenticate, "auth_require_tls": False} if password else {}
+        self._controller = Controller(_Handler(), hostname="127.0.0.1", port=self.port, **auth)
         self._controller.start()
-        self.port = self._controller.server.sockets[0].getsockname()[1]
 
     def close(self) -> None:
         self._controller.stop()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -74,9 +74,10 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     load_compiled(args.watchlist)
-    from flows.monitor import backfill
+    from flows.monitor import backfill, dask_runner
 
-    summary = backfill(
+    flow = backfill.with_options(task_runner=dask_runner(args.dask, args.workers)) if args.dask else backfill
+    summary = flow(
         path=args.path, watchlist=args.watchlist, dry_run=args.dry_run, since=args.since,
         rules=args.rules.split(",") if args.rules else None, progress=sys.stderr.isatty(),
     )
@@ -143,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="scan and report; record and deliver nothing")
     p.add_argument("--since", type=datetime.fromisoformat, help="skip articles published before this ISO date")
     p.add_argument("--rules", help="comma-separated rule ids to run (default: all)")
+    p.add_argument("--dask", metavar="ADDRESS", help="run on Dask: `local` for a local cluster, or a scheduler address")
+    p.add_argument("--workers", type=int, default=2, help="worker processes of a local Dask cluster (default 2)")
 
     p = command("serve", cmd_serve, "run the monitor on a schedule")
     p.add_argument("--every", type=int, default=600, metavar="SECONDS", help="seconds between runs (default 600)")

@@ -11,6 +11,8 @@ Each table belongs to one module, which is the only code that writes it:
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -103,34 +105,72 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = []
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 
 
+_engines: dict[tuple[str, int], Engine] = {}
+
+
 def connect(url: str | None = None) -> Engine:
-    """An engine on ``url`` (default: the configured state store) with the schema up to date."""
+    """An engine on ``url`` (default: the configured state store) with the schema up to date.
+
+    One engine per URL and process: the schema is checked once, and a forked child
+    never shares its parent's connections."""
     url = url or state_url()
-    if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
-        _sqlite_pragmas(engine)
-    else:
-        engine = sa.create_engine(url, pool_pre_ping=True)
-    upgrade(engine)
-    return engine
+    key = (url, os.getpid())
+    if key not in _engines:
+        if url.startswith("sqlite"):
+            engine = sa.create_engine(url, connect_args={"timeout": 30})
+            _sqlite_pragmas(engine)
+        else:
+            engine = sa.create_engine(url, pool_pre_ping=True)
+        upgrade(engine)
+        _engines[key] = engine
+    return _engines[key]
 
 
 def upgrade(engine: Engine) -> None:
-    with engine.begin() as conn:
-        metadata.create_all(conn, checkfirst=True)
-        current = conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
-        if current is None:
-            conn.execute(schema_version.insert().values(version=CURRENT_VERSION))
+    """Create or upgrade the schema. Safe when several processes start on a new database at once:
+    PostgreSQL serializes them with an advisory lock; SQLite's loser retries and finds it done."""
+    for attempt in range(5):
+        try:
+            with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(727001)"))
+                _upgrade(conn)
             return
-        for version, step in MIGRATIONS:
-            if version > current:
-                step(conn)
-                conn.execute(schema_version.insert().values(version=version))
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError):
+            if attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
+def lock_stories(conn: Connection) -> None:
+    """Serialize story assignment across processes (PostgreSQL; SQLite's BEGIN IMMEDIATE does it)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(727002)"))
+
+
+def _upgrade(conn: Connection) -> None:
+    metadata.create_all(conn, checkfirst=True)
+    current = conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
+    if current is None:
+        conn.execute(schema_version.insert().values(version=CURRENT_VERSION))
+        return
+    for version, step in MIGRATIONS:
+        if version > current:
+            step(conn)
+            conn.execute(schema_version.insert().values(version=version))
 
 
 def _sqlite_pragmas(engine: Engine) -> None:
+    """WAL, and every transaction takes the write lock when it begins (BEGIN IMMEDIATE), so
+    that read-then-write work such as story assignment cannot interleave."""
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_conn.isolation_level = None  # let the "begin" hook issue BEGIN itself
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")

@@ -9,8 +9,8 @@ unique constraint, however many pollers race.
 Stories: an exact content fingerprint first, else a MinHash LSH query over the
 stories of the last ``STORY_WINDOW``, else a new story. The LSH index lives in
 memory and catches up on stories other processes added (by id) before each
-batch. Two processes that meet the very same new story at the very same moment
-may each open a story for it; entries are never duplicated.
+batch; batches are serialized (``lock_stories``), so two pollers meeting the same
+new story at once still give it one story.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from extractors.article import Article
 from extractors.fingerprint import NUM_PERM, THRESHOLD, content_fingerprint, from_bytes, signature, to_bytes
-from extractors.scan import ScanResult
+from extractors.scan import AlertResult, ScanResult
 from flows import outbox
-from flows.db import entries, stories
+from flows.db import entries, lock_stories, stories
 
 STORY_WINDOW = timedelta(days=7)
 
@@ -49,6 +49,7 @@ class Recorded:
     story_id: int | None
     new_story: bool
     alert_ids: list[int]
+    new_alerts: list[AlertResult] = field(default_factory=list)  # the alerts that became outbox records
 
     @property
     def new(self) -> bool:
@@ -109,6 +110,7 @@ def _record(
 ) -> list[Recorded]:
     out: list[Recorded] = []
     with engine.begin() as conn:
+        lock_stories(conn)
         index.catch_up(conn, now)
         known = _known(conn, items)
         for item in items:
@@ -139,15 +141,15 @@ def _record(
             known.add((item.feed_id, item.identity))
             if not new_story:
                 outbox.add_outlet(conn, story_id=story_id, article=item.article, now=now)
-            alert_ids = [
-                alert_id
+            new_alerts = [
+                (alert_id, alert)
                 for alert in item.result.alerts
                 if (alert_id := outbox.enqueue(
                     conn, alert=alert.model_dump(mode="json"), article=item.article, story_id=story_id,
                     entry_id=entry_id, channels=channels_for(alert.rule), now=now,
                 )) is not None
             ]
-            out.append(Recorded(item, entry_id, story_id, new_story, alert_ids))
+            out.append(Recorded(item, entry_id, story_id, new_story, [i for i, _ in new_alerts], [a for _, a in new_alerts]))
     return out
 
 

@@ -86,7 +86,7 @@ async def _poll_one(fetcher: Fetcher, feed: Feed, state: feedstate.FeedState, en
         return FeedResult(feed.id, "failed", got.error), [], feedstate.Outcome(feed.id, feed.url, False, error=got.error)
     parsed = await asyncio.to_thread(feedparser.parse, got.body, response_headers={**got.headers, "content-location": got.url})
     result = FeedResult(feed.id, "ok", bytes_parsed=len(got.body), entries=len(parsed.entries))
-    if parsed.bozo:
+    if parsed.bozo and not isinstance(parsed.bozo_exception, feedparser.NonXMLContentType):
         problem = f"{type(parsed.bozo_exception).__name__}: {str(parsed.bozo_exception)[:200]}"
         if not parsed.entries:
             reason = "not a feed" + (" (an HTML page)" if b"<html" in got.body[:2048].lower() else "") + f": {problem}"

@@ -29,7 +29,7 @@ from flows.settings import DEFAULT_FEEDS, DEFAULT_WATCHLIST
 
 ARTICLE_BATCH = 200
 FILE_CHUNK = 500
-WINDOW = 4  # chunks in flight at once
+WINDOW = 8  # chunks in flight at once: enough to keep a few workers busy, few enough to bound memory
 
 
 @task(cache_policy=NONE)
@@ -117,6 +117,16 @@ def backfill(
     summary = _summary(stats, delivery, timings)
     get_run_logger().info("backfill: %s", summary)
     return summary
+
+
+def dask_runner(address: str, workers: int = 2):  # type: ignore[no-untyped-def]
+    """A Dask task runner: ``local`` starts a LocalCluster of ``workers`` processes; anything
+    else is the address of an existing scheduler."""
+    from prefect_dask import DaskTaskRunner
+
+    if address == "local":
+        return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "processes": True, "threads_per_worker": 1, "dashboard_address": None})
+    return DaskTaskRunner(address=address)
 
 
 def _progress(stats: BatchStats, show: bool) -> None:

@@ -4,10 +4,12 @@
 exists exactly when its article does. Its key is ``RULE:STORY``: a second copy
 of a story (another outlet) adds to "also reported by" and pages nobody.
 
-``drain`` delivers what is due, one channel at a time. A delivery is marked sent
-in its own transaction right after the send succeeds; a crash between the two
-is the only way an alert can go out twice, and nothing can make it go out zero
-times. A failing channel is retried with exponential back-off and loses nothing.
+``drain`` delivers what is due, one channel at a time. Each delivery is first
+claimed (an atomic status change with a lease), so overlapping drains never send
+the same one; it is marked sent in its own transaction right after the send
+succeeds. A crash between the send and that record is the only way an alert can
+go out twice (its lease expires and it is sent again), and nothing can make it
+go out zero times. A failing channel is retried with exponential back-off and loses nothing.
 Digest severities, cool-downs and rate limits hold deliveries back; held ones go
 out in the channel's next digest.
 """
@@ -29,7 +31,9 @@ from flows.db import alerts, deliveries
 
 BACKOFF_START = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
+LEASE = timedelta(minutes=5)  # a claimed delivery whose sender died is retried after this
 PAGE, DIGEST, HELD, SENT = "pending", "digest", "held", "sent"
+SENDING, DIGESTING = "sending", "digesting"  # claimed by one drain; the others leave it alone
 
 
 def _insert(conn: Connection, table: sa.Table):  # type: ignore[no-untyped-def]
@@ -111,7 +115,7 @@ def drain(engine: Engine, watchlist: Watchlist, *, now: datetime | None = None) 
             sa.select(deliveries.c.alert_id, deliveries.c.channel, deliveries.c.status, deliveries.c.attempts,
                       alerts.c.severity, alerts.c.rule, alerts.c.payload, alerts.c.outlets, alerts.c.created_at)
             .join(alerts, alerts.c.id == deliveries.c.alert_id)
-            .where(deliveries.c.status.in_([PAGE, DIGEST, HELD]))
+            .where(deliveries.c.status.in_([PAGE, SENDING, DIGEST, HELD]))
             .where(sa.or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now))
             .order_by(deliveries.c.alert_id)
         ).all()
@@ -133,26 +137,26 @@ def _drain_channel(engine: Engine, wl: Watchlist, channel: Channel, rows: list[A
     pages_this_hour = _sent_pages_since(engine, channel.name, now - timedelta(hours=1))
     recent = _recent_pages(engine, channel.name, now)
     for row in rows:
-        if row.status != PAGE:
+        if row.status not in (PAGE, SENDING) or not _claim(engine, row, channel.name, now):
             continue
         alert = {**row.payload, "outlets": row.outlets}
         rule = rules.get(row.rule)
         cooldown = (rule.cooldown if rule and rule.cooldown else None) or wl.delivery.cooldown
         if row.severity in digest_severities:
-            _set(engine, row.alert_id, channel.name, status=DIGEST)
+            _set(engine, row.alert_id, channel.name, status=DIGEST, next_attempt_at=None)
             continue
         if cooldown and any(r == row.rule and t >= now - cooldown and set(a) & set(alert["actors"]) for r, a, t in recent):
-            _set(engine, row.alert_id, channel.name, status=HELD, last_error="held by the rule's cool-down")
+            _set(engine, row.alert_id, channel.name, status=HELD, next_attempt_at=None, last_error="held by the rule's cool-down")
             report.held += 1
             continue
         if wl.delivery.rate_limit is not None and pages_this_hour >= wl.delivery.rate_limit:
-            _set(engine, row.alert_id, channel.name, status=HELD, last_error="held by the channel's rate limit")
+            _set(engine, row.alert_id, channel.name, status=HELD, next_attempt_at=None, last_error="held by the channel's rate limit")
             report.held += 1
             continue
         try:
             channel.send([alert])
         except DeliveryError as exc:
-            _failed(engine, [row], channel.name, str(exc), now)
+            _failed(engine, [row], channel.name, str(exc), now, PAGE)
             report.failed[channel.name] = str(exc)
             return
         _set(engine, row.alert_id, channel.name, status=SENT, sent_at=now, last_error=None)
@@ -166,18 +170,22 @@ def _send_digest(engine: Engine, wl: Watchlist, channel: Channel, now: datetime,
     """Send the channel's digest once its oldest waiting item has waited ``digest_every``."""
     with engine.begin() as conn:
         waiting = conn.execute(
-            sa.select(deliveries.c.alert_id, deliveries.c.attempts, alerts.c.payload, alerts.c.outlets, alerts.c.created_at)
+            sa.select(deliveries.c.alert_id, deliveries.c.status, deliveries.c.attempts, deliveries.c.next_attempt_at,
+                      alerts.c.payload, alerts.c.outlets, alerts.c.created_at)
             .join(alerts, alerts.c.id == deliveries.c.alert_id)
-            .where(deliveries.c.channel == channel.name, deliveries.c.status.in_([DIGEST, HELD]))
+            .where(deliveries.c.channel == channel.name, deliveries.c.status.in_([DIGEST, HELD, DIGESTING]))
             .where(sa.or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now))
             .order_by(deliveries.c.alert_id)
         ).all()
     if not waiting or _aware(min(r.created_at for r in waiting)) > now - wl.delivery.digest_every:
         return
+    waiting = [r for r in waiting if _claim(engine, r, channel.name, now, DIGESTING)]
+    if not waiting:
+        return
     try:
         channel.send([{**r.payload, "outlets": r.outlets} for r in waiting], digest=True)
     except DeliveryError as exc:
-        _failed(engine, waiting, channel.name, str(exc), now)
+        _failed(engine, waiting, channel.name, str(exc), now, DIGEST)
         report.failed[channel.name] = str(exc)
         return
     with engine.begin() as conn:
@@ -189,19 +197,31 @@ def _send_digest(engine: Engine, wl: Watchlist, channel: Channel, now: datetime,
     report.digests += 1
 
 
+def _claim(engine: Engine, row: Any, channel: str, now: datetime, status: str = SENDING) -> bool:
+    """Take the delivery for this drain, if nobody changed it since it was read."""
+    with engine.begin() as conn:
+        return conn.execute(
+            deliveries.update()
+            .where(deliveries.c.alert_id == row.alert_id, deliveries.c.channel == channel, deliveries.c.status == row.status)
+            .where(sa.or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now))
+            .values(status=status, next_attempt_at=now + LEASE)
+        ).rowcount == 1
+
+
 def _set(engine: Engine, alert_id: int, channel: str, **values: Any) -> None:
     with engine.begin() as conn:
         conn.execute(deliveries.update().where(deliveries.c.alert_id == alert_id, deliveries.c.channel == channel).values(**values))
 
 
-def _failed(engine: Engine, rows: list[Any], channel: str, reason: str, now: datetime) -> None:
+def _failed(engine: Engine, rows: list[Any], channel: str, reason: str, now: datetime, status: str) -> None:
+    """Release claimed deliveries back to ``status``, due again after an exponential back-off."""
     with engine.begin() as conn:
         for row in rows:
             delay = min(BACKOFF_START * 2**row.attempts, BACKOFF_MAX)
             conn.execute(
                 deliveries.update()
                 .where(deliveries.c.alert_id == row.alert_id, deliveries.c.channel == channel)
-                .values(attempts=row.attempts + 1, next_attempt_at=now + delay, last_error=reason)
+                .values(status=status, attempts=row.attempts + 1, next_attempt_at=now + delay, last_error=reason)
             )
 
 

@@ -83,19 +83,17 @@ def process_batch(
     stats = BatchStats(articles=len(pairs))
     items = [Item(feed_id, identity, article, scan_article(article, compiled)) for feed_id, identity, article in pairs]
     if dry_run:
-        recorded = [(item, True) for item in items]
+        recorded = [(item, item.result.alerts) for item in items]
     else:
         rules = {r.id: r for r in watchlist.rules}
         results = record_batch(
             connect(config.state_url), items, channels_for=lambda rule: channels_for(watchlist, rules[rule]), now=now
         )
-        recorded = [(r.item, r.new) for r in results]
+        recorded = [(r.item, r.new_alerts) for r in results if r.new]
         stats.new_stories = sum(r.new_story for r in results)
-    for item, new in recorded:
-        if not new:
-            continue
-        stats.new_articles += 1
-        for alert in item.result.alerts:
+    stats.new_articles = len(recorded)
+    for item, alerts in recorded:
+        for alert in alerts:
             stats.alerts_by_severity[alert.severity] += 1
             if len(stats.alert_rows) < MAX_ALERT_ROWS:
                 stats.alert_rows.append({

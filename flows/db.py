@@ -96,12 +96,16 @@ deliveries = sa.Table(
 
 sa.Index("ix_entries_story", entries.c.story_id)
 sa.Index("ix_entries_fingerprint", entries.c.fingerprint)
+ix_stories_first_seen = sa.Index("ix_stories_first_seen", stories.c.first_seen)
 sa.Index("ix_alerts_story", alerts.c.story_id)
 sa.Index("ix_alerts_created", alerts.c.created_at)
 sa.Index("ix_deliveries_status", deliveries.c.status, deliveries.c.next_attempt_at)
 
-# Schema upgrades after version 1, in order: (version, step). A step must be idempotent.
-MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = []
+# Schema upgrades after version 1, in order: (version, step). A step must be idempotent. A new
+# database gets the whole of ``metadata`` from ``create_all`` and starts at CURRENT_VERSION.
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
+    (2, lambda conn: ix_stories_first_seen.create(conn, checkfirst=True)),
+]
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 
 

@@ -1,40 +1,45 @@
 """Entries (one per feed item or file) and stories (one per news story, across outlets).
 
 ``record_batch`` records a batch of scanned articles in ONE transaction: the
-entries not seen before, their stories, and their alerts in the outbox. An
-entry and its alerts therefore exist together or not at all, and an entry
-already recorded (same feed, same identity) is skipped, by the database's
-unique constraint, however many pollers race.
+entries not seen before, their stories, and their alerts in the outbox. An entry
+and its alerts therefore exist together or not at all. An entry already recorded
+(same feed, same identity) is skipped by the database's unique constraint
+(INSERT … ON CONFLICT DO NOTHING), however many pollers race.
 
-Stories: an exact content fingerprint first, else a MinHash LSH query over the
-stories of the last ``STORY_WINDOW``, else a new story. The LSH index lives in
-memory and catches up on stories other processes added (by id) before each
-batch; batches are serialized (``lock_stories``), so two pollers meeting the same
-new story at once still give it one story.
+A new entry's story: a recorded entry with the same content fingerprint, else
+the most similar story of the last ``STORY_WINDOW`` (MinHash LSH, in memory),
+else a new story. Batches are serialized across processes (``lock_stories``) and
+the index is brought in line with the ``stories`` table at the start of each, so
+two pollers meeting the same new story at once still give it one story.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import threading
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
-from datasketch import MinHashLSH
+from datasketch import LeanMinHash
 from sqlalchemy.engine import Connection, Engine
 
 from extractors.article import Article
-from extractors.fingerprint import NUM_PERM, THRESHOLD, content_fingerprint, from_bytes, signature, to_bytes
+from extractors.fingerprint import NearDuplicates, content_fingerprint, from_bytes, signature, to_bytes
 from extractors.scan import AlertResult, ScanResult
 from flows import outbox
 from flows.db import entries, lock_stories, stories
 
 STORY_WINDOW = timedelta(days=7)
+CHUNK = 500  # values per IN (...) list
 
 
 @dataclass(frozen=True)
 class Item:
-    """One scanned article to record. ``feed_id`` is "files" for article files."""
+    """One scanned article to record. ``feed_id`` is "files" for article files; ``identity``
+    the feed entry's identity or the file path."""
 
     feed_id: str
     identity: str
@@ -45,138 +50,193 @@ class Item:
 @dataclass(frozen=True)
 class Recorded:
     item: Item
-    entry_id: int | None  # None: already recorded before
+    entry_id: int | None  # None when not new
     story_id: int | None
+    new: bool  # False: recorded before (or earlier in the same batch)
     new_story: bool
     alert_ids: list[int]
-    new_alerts: list[AlertResult] = field(default_factory=list)  # the alerts that became outbox records
-
-    @property
-    def new(self) -> bool:
-        return self.entry_id is not None
+    new_alerts: list[AlertResult] = field(default_factory=list)  # the alerts behind alert_ids
 
 
 @dataclass
-class _StoryIndex:
-    lsh: MinHashLSH = field(default_factory=lambda: MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM))
-    last_id: int = 0
+class _Store:
+    """Per engine and process: the story index, and a lock so one batch at a time uses it."""
 
-    def catch_up(self, conn: Connection, now: datetime) -> None:
-        rows = conn.execute(
-            sa.select(stories.c.id, stories.c.signature)
-            .where(stories.c.id > self.last_id, stories.c.first_seen >= now - STORY_WINDOW)
-            .order_by(stories.c.id)
-        ).all()
-        for story_id, sig in rows:
-            if sig:
-                self.add(story_id, sig)
-        if rows:
-            self.last_id = rows[-1][0]
-
-    def add(self, story_id: int, sig: bytes) -> None:
-        self.lsh.insert(story_id, from_bytes(sig))
-        self.last_id = max(self.last_id, story_id)
+    index: NearDuplicates = field(default_factory=NearDuplicates)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-_indexes: dict[str, _StoryIndex] = {}
+_stores: dict[tuple[str, int], _Store] = {}
+_stores_lock = threading.Lock()
 
 
-def _index_for(engine: Engine) -> _StoryIndex:
-    return _indexes.setdefault(engine.url.render_as_string(hide_password=False), _StoryIndex())
-
-
-def _insert(conn: Connection, table: sa.Table):  # type: ignore[no-untyped-def]
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+def _store(engine: Engine) -> _Store:
+    with _stores_lock:
+        return _stores.setdefault((engine.url.render_as_string(hide_password=False), os.getpid()), _Store())
 
 
 def record_batch(
     engine: Engine, items: list[Item], *, channels_for: Callable[[str], list[str]], now: datetime | None = None
 ) -> list[Recorded]:
-    now = now or datetime.now(UTC)
-    index = _index_for(engine)
-    try:
-        return _record(engine, index, items, channels_for, now)
-    except BaseException:
-        _indexes.clear()  # it may hold stories of the rolled-back transaction
-        raise
+    """Record ``items`` (one transaction) and return one ``Recorded`` per item, in order.
+    ``channels_for(rule_id)`` names the channels a new alert of that rule goes to."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    store = _store(engine)
+    with store.lock:
+        try:
+            with engine.begin() as conn:
+                lock_stories(conn)
+                return _record(conn, store.index, items, channels_for, now)
+        except BaseException:
+            store.index = NearDuplicates()  # it holds rolled-back ids, which SQLite may hand out again
+            raise
+
+
+@dataclass
+class _New:
+    """A new entry on its way in; ``story`` is a story id, or a pending story's key until it has one."""
+
+    position: int  # in the batch
+    entry_id: int
+    fingerprint: str
+    story: Hashable = None
+    new_story: bool = False
 
 
 def _record(
-    engine: Engine, index: _StoryIndex, items: list[Item], channels_for: Callable[[str], list[str]], now: datetime
+    conn: Connection, index: NearDuplicates, items: list[Item], channels_for: Callable[[str], list[str]], now: datetime
 ) -> list[Recorded]:
-    out: list[Recorded] = []
-    with engine.begin() as conn:
-        lock_stories(conn)
-        index.catch_up(conn, now)
-        known = _known(conn, items)
-        for item in items:
-            if (item.feed_id, item.identity) in known:
-                out.append(Recorded(item, None, None, False, []))
-                continue
-            fingerprint = content_fingerprint(item.article)
-            sig = signature(item.article)
-            story_id = _same_fingerprint(conn, fingerprint) or _similar(index, sig)
-            new_story = story_id is None
-            if story_id is None:
-                story_id = conn.execute(
-                    stories.insert().values(first_seen=now, title=item.article.title, signature=to_bytes(sig))
-                    .returning(stories.c.id)
-                ).scalar_one()
-                index.add(story_id, to_bytes(sig))
-            entry_id = conn.execute(
-                _insert(conn, entries)
-                .values(feed_id=item.feed_id, identity=item.identity, url=item.article.url, title=item.article.title,
-                        source=item.article.source, published=item.article.published, first_seen=now,
-                        fingerprint=fingerprint, story_id=story_id)
-                .on_conflict_do_nothing(index_elements=["feed_id", "identity"])
-                .returning(entries.c.id)
-            ).scalar()
-            if entry_id is None:  # another poller recorded it a moment ago
-                out.append(Recorded(item, None, None, False, []))
-                continue
-            known.add((item.feed_id, item.identity))
-            if not new_story:
-                outbox.add_outlet(conn, story_id=story_id, article=item.article, now=now)
-            new_alerts = [
-                (alert_id, alert)
-                for alert in item.result.alerts
-                if (alert_id := outbox.enqueue(
-                    conn, alert=alert.model_dump(mode="json"), article=item.article, story_id=story_id,
-                    entry_id=entry_id, channels=channels_for(alert.rule), now=now,
-                )) is not None
-            ]
-            out.append(Recorded(item, entry_id, story_id, new_story, [i for i, _ in new_alerts], [a for _, a in new_alerts]))
+    _sync_index(conn, index, now)
+    fresh = _insert_entries(conn, items, now)
+    _assign_stories(conn, index, items, fresh, now)
+    out = [Recorded(item, None, None, False, False, []) for item in items]
+    for new in fresh:
+        item, story_id = items[new.position], int(new.story)  # type: ignore[call-overload]
+        if not new.new_story:
+            outbox.add_outlet(conn, story_id=story_id, article=item.article, now=now)
+        fired = [
+            (alert_id, alert)
+            for alert in item.result.alerts
+            if (alert_id := outbox.enqueue(
+                conn, alert=alert.model_dump(mode="json"), article=item.article, story_id=story_id,
+                entry_id=new.entry_id, channels=channels_for(alert.rule), now=now,
+            )) is not None
+        ]
+        out[new.position] = Recorded(item, new.entry_id, story_id, True, new.new_story,
+                                     [i for i, _ in fired], [a for _, a in fired])
     return out
+
+
+def _insert_entries(conn: Connection, items: list[Item], now: datetime) -> list[_New]:
+    """Insert the items' entries (story not yet set); the ones that were not there yet, in batch order."""
+    first: dict[tuple[str, str], int] = {}
+    for position, item in enumerate(items):
+        first.setdefault((item.feed_id, item.identity), position)
+    if not first:
+        return []
+    fingerprints = {key: content_fingerprint(items[p].article) for key, p in first.items()}
+    rows = [
+        {"feed_id": key[0], "identity": key[1], "url": a.url, "title": a.title, "source": a.source,
+         "published": a.published, "first_seen": now, "fingerprint": fingerprints[key], "story_id": None}
+        for key, p in first.items()
+        for a in [items[p].article]
+    ]
+    stmt = (
+        _dialect_insert(conn, entries)
+        .on_conflict_do_nothing(index_elements=["feed_id", "identity"])
+        .returning(entries.c.id, entries.c.feed_id, entries.c.identity)
+    )
+    ids = {(feed_id, identity): entry_id for entry_id, feed_id, identity in conn.execute(stmt, rows)}
+    return [_New(p, ids[key], fingerprints[key]) for key, p in first.items() if key in ids]
+
+
+def _assign_stories(conn: Connection, index: NearDuplicates, items: list[Item], fresh: list[_New], now: datetime) -> None:
+    """Give each new entry a story: same fingerprint, else near-duplicate, else a new story.
+    New stories are keyed ("new", n) in the index until one INSERT gives them ids."""
+    by_fingerprint = _stories_by_fingerprint(conn, [n.fingerprint for n in fresh])
+    pending: list[tuple[_New, LeanMinHash]] = []
+    for new in fresh:
+        new.story = by_fingerprint.get(new.fingerprint)
+        if new.story is None:
+            sig = signature(items[new.position].article)
+            new.story = index.match(sig)
+            if new.story is None:
+                new.story, new.new_story = ("new", len(pending)), True
+                pending.append((new, sig))
+                index.add(new.story, sig)
+        by_fingerprint.setdefault(new.fingerprint, new.story)
+    if pending:
+        # Pending stories' signatures are distinct (identical ones always match in the index), so
+        # they tell the returned ids apart without a row-by-row INSERT.
+        rows = [{"first_seen": now, "title": items[n.position].article.title, "signature": to_bytes(sig)}
+                for n, sig in pending]
+        ids = dict(conn.execute(stories.insert().returning(stories.c.signature, stories.c.id), rows).all())
+        real: dict[Hashable, int] = {}
+        for (new, sig), row in zip(pending, rows, strict=True):
+            index.remove(new.story)
+            index.add(ids[row["signature"]], sig)
+            real[new.story] = ids[row["signature"]]
+        for new in fresh:
+            new.story = real.get(new.story, new.story)
+    if fresh:
+        conn.execute(
+            entries.update().where(entries.c.id == sa.bindparam("entry_id")).values(story_id=sa.bindparam("story")),
+            [{"entry_id": n.entry_id, "story": n.story} for n in fresh],
+        )
+
+
+def _sync_index(conn: Connection, index: NearDuplicates, now: datetime) -> None:
+    """Make the index hold exactly the stories of the window: add other processes' new ones,
+    drop expired ones and any left by a rolled-back batch."""
+    current = set(conn.execute(sa.select(stories.c.id).where(stories.c.first_seen >= now - STORY_WINDOW)).scalars())
+    for key in index.keys() - current:
+        index.remove(key)
+    missing = sorted(current - index.keys())  # type: ignore[operator]
+    for chunk in _chunks(missing):
+        for story_id, sig in conn.execute(sa.select(stories.c.id, stories.c.signature).where(stories.c.id.in_(chunk))):
+            if sig:
+                index.add(story_id, from_bytes(sig))
+
+
+def _stories_by_fingerprint(conn: Connection, fingerprints: list[str]) -> dict[str, Hashable]:
+    found: dict[str, Hashable] = {}
+    for chunk in _chunks(sorted(set(fingerprints))):
+        found.update(conn.execute(
+            sa.select(entries.c.fingerprint, sa.func.min(entries.c.story_id))
+            .where(entries.c.fingerprint.in_(chunk), entries.c.story_id.is_not(None))
+            .group_by(entries.c.fingerprint)
+        ).all())
+    return found
 
 
 def known_identities(conn: Connection, feed_id: str, identities: list[str]) -> set[str]:
     """Which of ``identities`` the feed already has entries for."""
     found: set[str] = set()
-    for i in range(0, len(identities), 500):
-        chunk = identities[i : i + 500]
+    for chunk in _chunks(identities):
         found.update(conn.execute(
             sa.select(entries.c.identity).where(entries.c.feed_id == feed_id, entries.c.identity.in_(chunk))
         ).scalars())
     return found
 
 
-def _known(conn: Connection, items: list[Item]) -> set[tuple[str, str]]:
-    by_feed: dict[str, list[str]] = {}
-    for item in items:
-        by_feed.setdefault(item.feed_id, []).append(item.identity)
-    return {(feed, ident) for feed, idents in by_feed.items() for ident in known_identities(conn, feed, idents)}
+def story_outlets(conn: Connection, story_id: int) -> list[dict[str, Any]]:
+    """Every recorded copy of a story, first seen first: feed, source, title, url."""
+    rows = conn.execute(
+        sa.select(entries.c.feed_id, entries.c.source, entries.c.title, entries.c.url)
+        .where(entries.c.story_id == story_id)
+        .order_by(entries.c.first_seen, entries.c.id)
+    )
+    return [dict(row._mapping) for row in rows]
 
 
-def _same_fingerprint(conn: Connection, fingerprint: str) -> int | None:
-    return conn.execute(
-        sa.select(entries.c.story_id).where(entries.c.fingerprint == fingerprint).limit(1)
-    ).scalar()
+def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+    for i in range(0, len(values), CHUNK):
+        yield values[i : i + CHUNK]
 
 
-def _similar(index: _StoryIndex, sig: object) -> int | None:
-    candidates = index.lsh.query(sig)
-    return min(candidates) if candidates else None
+def _dialect_insert(conn: Connection, table: sa.Table):  # type: ignore[no-untyped-def]
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)

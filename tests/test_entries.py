@@ -1,62 +1,41 @@
-"""The state store on SQLite and on PostgreSQL: entries once, stories across outlets, alerts with their article."""
+"""The store on SQLite and on PostgreSQL: entries once, stories across outlets, alerts with their article."""
 
 from __future__ import annotations
 
 import multiprocessing
+import random
 import threading
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from extractors.article import Article
 from extractors.scan import AlertResult, Evidence, ScanResult
-from flows.db import alerts, connect, entries, stories
-from flows.entries import Item, record_batch
-from tests.conftest import PG_URL
+from flows import outbox
+from flows.db import alerts, connect, deliveries, entries, stories
+from flows.entries import Item, known_identities, record_batch, story_outlets
+from tests.test_db import state_url  # noqa: F401  (the fixture)
+from tests.test_fingerprint import FAMILIES, KH_BASRA, KH_THREAT
 
-BODY = [
-    "Kata'ib Hezbollah said in a statement on its Telegram channel that it would target American bases in Iraq and Syria if the strikes on its positions near the Syrian border continued.",
-    "The group's spokesman said the recent attacks on Jurf al-Sakhar had killed four of its fighters and wounded several others, and that the response would come at a time of its choosing.",
-    "Iraqi government officials have been trying to contain the escalation, fearing that the country could be dragged into a wider regional war between Iran and the United States.",
-    "A senior official in Baghdad told reporters that the prime minister had spoken with militia leaders and urged restraint, while also calling on Washington to respect Iraqi sovereignty.",
-    "The Pentagon said it would hold the groups responsible for any attack on American personnel and that it reserved the right to respond at a time and place of its choosing.",
-    "Analysts said the statement marked the most explicit threat from the group since it announced a pause in operations against American forces earlier this year.",
-]
-OTHER = [
-    "Kata'ib Hezbollah denied any role in the assassination of a local politician in Basra on Tuesday, saying the accusation was part of a campaign to tarnish the reputation of the resistance.",
-    "Police in Basra said the politician was shot by gunmen on a motorcycle as he left his office in the city centre, and that an investigation had been opened.",
-    "The governor of the province ordered a curfew and declared three days of mourning, while political parties condemned the killing and called for calm ahead of the local elections.",
-    "Security sources said the victim had received threats after criticising armed factions on television, but no group had claimed responsibility for the attack by Wednesday evening.",
-]
-
-
-def copy(n: int, title: str, lead_edit: str = "") -> Article:
-    body = [BODY[0] + lead_edit, *BODY[1:]]
-    return Article(id=f"copy{n}", title=title, paragraphs=body, source=f"Outlet {n}", url=f"https://outlet{n}.example/story")
+NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
 
 
 def item(feed: str, identity: str, article: Article, *rules: str) -> Item:
-    fired = [AlertResult(rule=r, title=r, severity="high", actors=["kataib-hezbollah"], evidence=[Evidence(text="x", start=0, end=1, terms=[])]) for r in rules]
-    result = ScanResult(id=article.id, path=None, title=article.title, source=article.source, published=None, actors=[], alerts=fired)
+    fired = [AlertResult(rule=r, title=r, severity="high", actors=["kataib-hezbollah"],
+                         evidence=[Evidence(text="x", start=0, end=1, terms=[])]) for r in rules]
+    result = ScanResult(id=article.id, path=None, title=article.title, source=article.source, published=None,
+                        actors=[], alerts=fired)
     return Item(feed, identity, article, result)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'state.db'}"
-        return
-    schema = f"tocsin_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+def copies(family: Any, *rules: str) -> list[Item]:
+    return [item(f"feed-{n}", f"{family.name}-{n}", a, *rules) for n, a in enumerate(family.copies(), start=1)]
+
+
+def ops(rule: str) -> list[str]:
+    return ["ops"]
 
 
 def count(engine: sa.Engine, table: sa.Table) -> int:
@@ -66,69 +45,181 @@ def count(engine: sa.Engine, table: sa.Table) -> int:
 
 def test_recording_twice_records_once(state_url: str) -> None:
     engine = connect(state_url)
-    batch = [item("feed-a", "g1", copy(1, "Militia threatens US bases"), "threat")]
-    first = record_batch(engine, batch, channels_for=lambda r: ["ops"])
-    second = record_batch(engine, batch, channels_for=lambda r: ["ops"])
-    assert [r.new for r in first] == [True] and [r.new for r in second] == [False]
-    assert count(engine, entries) == 1 and count(engine, alerts) == 1
+    batch = copies(KH_THREAT, "threat")[:1]
+    first = record_batch(engine, batch, channels_for=ops, now=NOW)
+    second = record_batch(engine, batch, channels_for=ops, now=NOW)
+    assert [(r.new, bool(r.alert_ids)) for r in first] == [(True, True)]
+    assert [(r.new, r.entry_id, r.alert_ids) for r in second] == [(False, None, [])]
+    assert (count(engine, entries), count(engine, alerts), count(engine, deliveries)) == (1, 1, 1)
 
 
-def test_reworded_copies_from_three_outlets_are_one_story_and_one_alert(state_url: str) -> None:
+def test_the_same_item_twice_in_one_batch_is_one_entry(state_url: str) -> None:
     engine = connect(state_url)
-    copies = [
-        item("feed-a", "a1", copy(1, "Kataib Hezbollah threatens US bases in Iraq"), "threat"),
-        item("feed-b", "b1", copy(2, "Iraqi militia vows to hit American forces", " on Monday"), "threat"),
-        item("feed-c", "c1", copy(3, "Iran-backed group warns Washington after strikes", ", according to the statement"), "threat"),
-    ]
-    recorded = [record_batch(engine, [c], channels_for=lambda r: ["ops"])[0] for c in copies]
+    one = copies(KH_THREAT, "threat")[0]
+    assert [r.new for r in record_batch(engine, [one, one], channels_for=ops, now=NOW)] == [True, False]
+    assert count(engine, entries) == 1
+
+
+def test_reworded_copies_from_three_feeds_are_one_story_with_one_alert_naming_every_outlet(state_url: str) -> None:
+    engine = connect(state_url)
+    recorded = [record_batch(engine, [c], channels_for=ops, now=NOW)[0] for c in copies(KH_THREAT, "threat")]
     assert len({r.story_id for r in recorded}) == 1
-    assert [r.new_story for r in recorded] == [True, False, False]
-    assert [bool(r.alert_ids) for r in recorded] == [True, False, False]
+    assert [(r.new_story, bool(r.alert_ids)) for r in recorded] == [(True, True), (False, False), (False, False)]
     with engine.begin() as conn:
         outlets = conn.execute(sa.select(alerts.c.outlets)).scalar_one()
+        assert [o["source"] for o in story_outlets(conn, recorded[0].story_id)] == ["Outlet 1", "Outlet 2", "Outlet 3"]
     assert [o["source"] for o in outlets] == ["Outlet 1", "Outlet 2", "Outlet 3"]
+
+
+def test_a_mixed_batch_of_four_stories_in_copies_becomes_four_stories(state_url: str) -> None:
+    engine = connect(state_url)
+    batch = [c for f in FAMILIES for c in copies(f)] + [item("feed-4", f"{f.name}-t", f.trimmed()) for f in FAMILIES]
+    random.Random(7).shuffle(batch)
+    recorded = record_batch(engine, batch, channels_for=ops, now=NOW)
+    story_of = {r.item.identity: r.story_id for r in recorded}
+    for f in FAMILIES:
+        assert len({story_of[f"{f.name}-{n}"] for n in (1, 2, 3)} | {story_of[f"{f.name}-t"]}) == 1, f.name
+    assert len(set(story_of.values())) == len(FAMILIES) == count(engine, stories)
+    assert sum(r.new_story for r in recorded) == len(FAMILIES)
 
 
 def test_two_stories_about_the_same_actor_stay_apart(state_url: str) -> None:
     engine = connect(state_url)
-    a = item("feed-a", "a1", copy(1, "Kataib Hezbollah threatens US bases"), "threat")
-    b = item("feed-a", "a2", Article(id="other", title="Kataib Hezbollah denies Basra killing", paragraphs=OTHER, source="Outlet 1"), "threat")
-    recorded = record_batch(engine, [a, b], channels_for=lambda r: ["ops"])
-    assert recorded[0].story_id != recorded[1].story_id
+    a, b = copies(KH_THREAT, "threat")[0], copies(KH_BASRA, "threat")[0]
+    first = record_batch(engine, [a], channels_for=ops, now=NOW)[0]
+    second = record_batch(engine, [b], channels_for=ops, now=NOW)[0]
+    assert first.story_id != second.story_id and second.new_story
     assert count(engine, stories) == 2 and count(engine, alerts) == 2
 
 
-def test_an_entry_and_its_alerts_are_one_transaction(state_url: str) -> None:
+def test_near_duplicates_are_matched_within_the_window_and_exact_copies_at_any_age(state_url: str) -> None:
     engine = connect(state_url)
+    one, two, three = copies(KH_THREAT)
+    story = record_batch(engine, [one], channels_for=ops, now=NOW)[0].story_id
+    assert record_batch(engine, [two], channels_for=ops, now=NOW + timedelta(days=6))[0].story_id == story
+    late = record_batch(engine, [three], channels_for=ops, now=NOW + timedelta(days=8))[0]
+    assert late.new_story and late.story_id != story
+    exact = item("feed-9", "reprint", one.article.model_copy(update={"id": "reprint", "title": one.article.title.upper()}))
+    assert record_batch(engine, [exact], channels_for=ops, now=NOW + timedelta(days=60))[0].story_id == story
 
-    def broken_routing(rule: str) -> list[str]:
+
+def _record(state_url: str, batch: list[Item]) -> None:
+    record_batch(connect(state_url), batch, channels_for=ops, now=NOW)
+
+
+def test_stories_recorded_by_another_process_are_seen_by_a_running_one(state_url: str) -> None:
+    engine = connect(state_url)
+    one, two, three = copies(KH_THREAT, "threat")
+    record_batch(engine, [copies(KH_BASRA)[0]], channels_for=ops, now=NOW)  # this process's index is built
+    child = multiprocessing.get_context("fork").Process(target=_record, args=(state_url, [one]))
+    child.start()
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    joined = record_batch(engine, [two], channels_for=ops, now=NOW)[0]
+    assert not joined.new_story and joined.alert_ids == []
+    assert count(engine, stories) == 2 and count(engine, alerts) == 1
+
+
+def _record_after(barrier: Any, state_url: str, batch: list[Item]) -> None:
+    engine = connect(state_url)
+    barrier.wait(timeout=30)
+    record_batch(engine, batch, channels_for=ops, now=NOW)
+
+
+def test_two_processes_meeting_one_new_story_at_once_give_it_one_story(state_url: str) -> None:
+    connect(state_url)
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(3)
+    procs = [ctx.Process(target=_record_after, args=(barrier, state_url, [c])) for c in copies(KH_THREAT, "threat")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=60)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    engine = connect(state_url)
+    assert (count(engine, entries), count(engine, stories), count(engine, alerts)) == (3, 1, 1)
+
+
+def test_an_entry_and_its_alerts_are_one_transaction(state_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = connect(state_url)
+    batch = [copies(KH_THREAT, "threat")[0], copies(KH_BASRA, "threat", "denial")[0]]
+    real, calls = outbox.enqueue, []
+
+    def enqueue_then_fail(conn: sa.Connection, **kw: Any) -> int | None:
+        calls.append(real(conn, **kw))
+        if len(calls) == 2:
+            raise RuntimeError("crash inside enqueue")
+        return calls[-1]
+
+    monkeypatch.setattr(outbox, "enqueue", enqueue_then_fail)
+    with pytest.raises(RuntimeError):
+        record_batch(engine, batch, channels_for=ops, now=NOW)
+    assert calls[0] is not None  # an alert row had been written before the crash
+    assert [count(engine, t) for t in (entries, stories, alerts, deliveries)] == [0, 0, 0, 0]
+    monkeypatch.setattr(outbox, "enqueue", real)
+    again = record_batch(engine, batch, channels_for=ops, now=NOW)
+    assert [(r.new, r.new_story, len(r.alert_ids)) for r in again] == [(True, True, 1), (True, True, 2)]
+    assert (count(engine, entries), count(engine, stories), count(engine, alerts)) == (2, 2, 3)
+
+
+def test_a_failed_batch_leaves_no_trace_in_the_story_index(state_url: str) -> None:
+    engine = connect(state_url)
+    threat, basra = copies(KH_THREAT), copies(KH_BASRA)
+
+    def fail(rule: str) -> list[str]:
         raise RuntimeError("routing failed")
 
-    batch = [item("feed-a", "a1", copy(1, "First"), "threat"), item("feed-a", "a2", Article(id="o", title="Other", paragraphs=OTHER), "threat")]
     with pytest.raises(RuntimeError):
-        record_batch(engine, batch, channels_for=broken_routing)
-    assert count(engine, entries) == 0 and count(engine, alerts) == 0 and count(engine, stories) == 0
-    assert all(r.new for r in record_batch(engine, batch, channels_for=lambda r: ["ops"]))
+        record_batch(engine, [item("feed-1", "t1", threat[0].article, "threat")], channels_for=fail, now=NOW)
+    child = multiprocessing.get_context("fork").Process(target=_record, args=(state_url, [basra[0]]))
+    child.start()  # another process records another story, which SQLite may give the rolled-back id
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    again = record_batch(engine, [threat[1]], channels_for=ops, now=NOW)[0]
+    assert again.new_story and count(engine, stories) == 2
 
 
-def _many() -> list[Item]:
+def test_a_batch_of_1000_takes_a_handful_of_statements_not_one_per_item(state_url: str) -> None:
+    engine = connect(state_url)
+    statements: list[str] = []
+
+    def log(conn: sa.Connection, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", log)
+    try:
+        recorded = record_batch(engine, _many(1000, feed="feed-big"), channels_for=ops, now=NOW)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", log)
+    assert sum(r.new for r in recorded) == 1000 and count(engine, stories) == 1000
+    assert len(statements) < 30, statements[:40]
+    with engine.begin() as conn:
+        assert known_identities(conn, "feed-big", ["id-1", "id-999", "nope"]) == {"id-1", "id-999"}
+
+
+def _many(n: int = 200, feed: str = "feed-x", rule: str | None = None) -> list[Item]:
+    rng = random.Random(n)
+    vocabulary = [f"w{i}" for i in range(5000)]
     return [
-        item("feed-x", f"id-{i}", Article(id=f"a{i}", title=f"Story number {i}", paragraphs=[f"Unique body {i} " + " ".join(f"w{i}x{j}" for j in range(30))]))
-        for i in range(200)
+        item(feed, f"id-{i}", Article(id=f"a{i}", title=f"Story number {i}", source=f"Outlet {i % 7}",
+                                      paragraphs=[" ".join(rng.choices(vocabulary, k=80))]), *([rule] if rule else []))
+        for i in range(n)
     ]
 
 
-def _record_in_child(state_url: str) -> None:
-    record_batch(connect(state_url), _many(), channels_for=lambda r: [])
+def _race_in_child(state_url: str) -> None:
+    record_batch(connect(state_url), _many(rule="threat"), channels_for=ops, now=NOW)
 
 
 def test_two_threads_racing_create_one_entry_per_item(state_url: str) -> None:
     connect(state_url)
     errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
 
     def work() -> None:
         try:
-            record_batch(connect(state_url), _many(), channels_for=lambda r: [])
+            barrier.wait()
+            record_batch(connect(state_url), _many(rule="threat"), channels_for=ops, now=NOW)
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -138,16 +229,20 @@ def test_two_threads_racing_create_one_entry_per_item(state_url: str) -> None:
     for t in threads:
         t.join()
     assert errors == []
-    assert count(connect(state_url), entries) == 200
+    engine = connect(state_url)
+    assert (count(engine, entries), count(engine, alerts), count(engine, deliveries)) == (200, 200, 200)
 
 
 def test_two_processes_racing_create_one_entry_per_item(state_url: str) -> None:
     connect(state_url)
     ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=_record_in_child, args=(state_url,)) for _ in range(2)]
+    procs = [ctx.Process(target=_race_in_child, args=(state_url,)) for _ in range(2)]
     for p in procs:
         p.start()
     for p in procs:
         p.join(timeout=120)
     assert [p.exitcode for p in procs] == [0, 0]
-    assert count(connect(state_url), entries) == 200
+    engine = connect(state_url)
+    assert (count(engine, entries), count(engine, alerts), count(engine, deliveries)) == (200, 200, 200)
+    with engine.begin() as conn:
+        assert conn.execute(sa.select(sa.func.count(sa.distinct(entries.c.story_id)))).scalar_one() == 200

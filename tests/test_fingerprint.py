@@ -40,6 +40,13 @@ class Family:
             for n, (title, lead) in enumerate(zip(self.headlines, self.leads, strict=True), start=1)
         ]
 
+    def trimmed(self) -> Article:
+        """A harder copy: the second headline and lead, the last two paragraphs cut, a boilerplate line added."""
+        second = self.copies()[1]
+        boilerplate = "Follow our coverage of Iraq on Telegram and sign up for our daily newsletter."
+        return Article(id=f"{self.name}-t", title=second.title, paragraphs=[*second.paragraphs[:-2], boilerplate],
+                       source="Outlet 4", url=f"https://outlet4.example/{self.name}")
+
     @property
     def words(self) -> int:
         return len(self.copies()[0].text.split())
@@ -182,17 +189,18 @@ FAMILIES = [KH_THREAT, KH_BASRA, PKK_SINJAR, PKK_TALKS]
 SAME_ACTOR = [(KH_THREAT, KH_BASRA), (PKK_SINJAR, PKK_TALKS)]
 
 
-def similarities() -> tuple[list[float], list[float], list[float]]:
-    """Estimated Jaccard similarity: between copies of one story, between stories about one
-    actor, and between unrelated stories. Run this file with ``-s`` to see them."""
+def similarities() -> tuple[list[float], list[float], list[float], list[float]]:
+    """Estimated Jaccard similarity: between copies of one story, of a trimmed copy to the others,
+    between stories about one actor, and between unrelated stories. Run with ``-s`` to see them."""
     sigs = {f.name: [signature(a) for a in f.copies()] for f in FAMILIES}
     within = [a.jaccard(b) for f in FAMILIES for a, b in itertools.combinations(sigs[f.name], 2)]
+    trimmed = [signature(f.trimmed()).jaccard(s) for f in FAMILIES for s in sigs[f.name]]
     pairs = {frozenset((f.name, g.name)) for f, g in SAME_ACTOR}
     same_actor, unrelated = [], []
     for f, g in itertools.combinations(FAMILIES, 2):
         values = [a.jaccard(b) for a in sigs[f.name] for b in sigs[g.name]]
         (same_actor if frozenset((f.name, g.name)) in pairs else unrelated).extend(values)
-    return within, same_actor, unrelated
+    return within, trimmed, same_actor, unrelated
 
 
 def test_the_story_families_are_news_length() -> None:
@@ -200,11 +208,12 @@ def test_the_story_families_are_news_length() -> None:
 
 
 def test_copies_of_one_story_clear_the_threshold_and_other_stories_stay_well_below() -> None:
-    within, same_actor, unrelated = similarities()
-    print(f"\nwithin a story: {min(within):.2f}..{max(within):.2f}; same actor: {min(same_actor):.2f}.."
-          f"{max(same_actor):.2f}; unrelated: {max(unrelated):.2f} max; threshold {THRESHOLD}")
-    assert min(within) > THRESHOLD + 0.1
-    assert max(same_actor) < THRESHOLD - 0.3
+    within, trimmed, same_actor, unrelated = similarities()
+    print(f"\ncopies {min(within):.2f}..{max(within):.2f}; trimmed copies {min(trimmed):.2f}..{max(trimmed):.2f}; "
+          f"same actor {min(same_actor):.2f}..{max(same_actor):.2f}; unrelated <= {max(unrelated):.2f}; threshold {THRESHOLD}")
+    assert min(within) > THRESHOLD + 0.3
+    assert min(trimmed) > THRESHOLD + 0.05
+    assert max(same_actor) < THRESHOLD / 3
     assert max(unrelated) < 0.05
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -146,10 +147,17 @@ def upgrade(engine: Engine) -> None:
             time.sleep(0.2 * (attempt + 1))
 
 
-def lock_stories(conn: Connection) -> None:
-    """Serialize story assignment across processes (PostgreSQL; SQLite's BEGIN IMMEDIATE does it)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(727002)"))
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A transaction that holds the store's write lock from its first statement, so that
+    read-then-write work (story assignment) never interleaves with another writer's:
+    BEGIN IMMEDIATE on SQLite, an advisory lock on PostgreSQL."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(write_lock=True)
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(727002)"))
+            yield conn
 
 
 def _upgrade(conn: Connection) -> None:
@@ -165,12 +173,11 @@ def _upgrade(conn: Connection) -> None:
 
 
 def _sqlite_pragmas(engine: Engine) -> None:
-    """WAL, and every transaction takes the write lock when it begins (BEGIN IMMEDIATE), so
-    that read-then-write work such as story assignment cannot interleave."""
+    """WAL; transactions begin here (not in the driver), IMMEDIATE when ``writing`` asks."""
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write_lock") else "BEGIN")
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ and its alerts therefore exist together or not at all. An entry already recorded
 
 A new entry's story: a recorded entry with the same content fingerprint, else
 the most similar story of the last ``STORY_WINDOW`` (MinHash LSH, in memory),
-else a new story. Batches are serialized across processes (``lock_stories``) and
+else a new story. Batches are serialized across processes (``db.writing``) and
 the index is brought in line with the ``stories`` table at the start of each, so
 two pollers meeting the same new story at once still give it one story.
 """
@@ -30,7 +30,7 @@ from extractors.article import Article
 from extractors.fingerprint import NearDuplicates, content_fingerprint, from_bytes, signature, to_bytes
 from extractors.scan import AlertResult, ScanResult
 from flows import outbox
-from flows.db import entries, lock_stories, stories
+from flows.db import entries, stories, writing
 
 STORY_WINDOW = timedelta(days=7)
 CHUNK = 500  # values per IN (...) list
@@ -84,8 +84,7 @@ def record_batch(
     store = _store(engine)
     with store.lock:
         try:
-            with engine.begin() as conn:
-                lock_stories(conn)
+            with writing(engine) as conn:
                 return _record(conn, store.index, items, channels_for, now)
         except BaseException:
             store.index = NearDuplicates()  # it holds rolled-back ids, which SQLite may hand out again

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import multiprocessing
+import os
 import time
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +31,16 @@ from flows.fetch import Fetcher, Limits
 from flows.settings import allow_private_addresses
 
 SHORT_SUMMARY = 600  # characters: below this, an entry "carries only a summary"
+PARALLEL_PARSE_FROM = 50  # feeds due: from this many, parse in worker processes (one per core)
+_pool: ProcessPoolExecutor | None = None
+
+
+def _parsers() -> ProcessPoolExecutor:
+    """Worker processes for parsing, started once (spawned: the poller has threads)."""
+    global _pool
+    if _pool is None:
+        _pool = ProcessPoolExecutor(max_workers=os.cpu_count() or 1, mp_context=multiprocessing.get_context("spawn"))
+    return _pool
 
 
 @dataclass(frozen=True)
@@ -63,8 +76,9 @@ async def poll_feeds(feeds: list[Feed], engine: Engine, *, now: datetime | None 
     results = [FeedResult(f.id, "backing-off", "waiting after repeated failures") for f in feeds if f not in due]
     own = fetcher is None
     fetcher = fetcher or Fetcher(Limits())
+    executor = _parsers() if len(due) >= PARALLEL_PARSE_FROM else None
     try:
-        polled = await asyncio.gather(*(_poll_one(fetcher, f, states.get(f.id, feedstate.FeedState()), engine) for f in due))
+        polled = await asyncio.gather(*(_poll_one(fetcher, f, states.get(f.id, feedstate.FeedState()), engine, executor) for f in due))
     finally:
         if own:
             await fetcher.__aexit__(None, None, None)
@@ -77,32 +91,28 @@ def poll_feeds_sync(feeds: list[Feed], engine: Engine, **kwargs: Any) -> PollRep
     return asyncio.run(poll_feeds(feeds, engine, **kwargs))
 
 
-async def _poll_one(fetcher: Fetcher, feed: Feed, state: feedstate.FeedState, engine: Engine) -> tuple[FeedResult, list[PolledItem], feedstate.Outcome]:
+async def _poll_one(
+    fetcher: Fetcher, feed: Feed, state: feedstate.FeedState, engine: Engine, executor: Executor | None
+) -> tuple[FeedResult, list[PolledItem], feedstate.Outcome]:
     got = await fetcher.get(feed.url, etag=state.etag, last_modified=state.last_modified)
     if got.status == 304:
         ok = feedstate.Outcome(feed.id, feed.url, True, state.etag, state.last_modified)
         return FeedResult(feed.id, "not-modified"), [], ok
     if got.error:
         return FeedResult(feed.id, "failed", got.error), [], feedstate.Outcome(feed.id, feed.url, False, error=got.error)
-    parsed = await asyncio.to_thread(feedparser.parse, got.body, response_headers={**got.headers, "content-location": got.url})
+    parsed = await asyncio.get_running_loop().run_in_executor(
+        executor, _parse, feed, got.body, {**got.headers, "content-location": got.url}
+    )
     result = FeedResult(feed.id, "ok", bytes_parsed=len(got.body), entries=len(parsed.entries))
-    if parsed.bozo and not isinstance(parsed.bozo_exception, feedparser.NonXMLContentType):
-        problem = f"{type(parsed.bozo_exception).__name__}: {str(parsed.bozo_exception)[:200]}"
-        if not parsed.entries:
-            reason = "not a feed" + (" (an HTML page)" if b"<html" in got.body[:2048].lower() else "") + f": {problem}"
-            return FeedResult(feed.id, "failed", reason, len(got.body)), [], feedstate.Outcome(feed.id, feed.url, False, error=reason)
-        result.warnings.append(f"malformed feed, good entries kept: {problem}")
+    if parsed.failure:
+        return FeedResult(feed.id, "failed", parsed.failure, len(got.body)), [], feedstate.Outcome(feed.id, feed.url, False, error=parsed.failure)
+    result.warnings += parsed.warnings
     outcome = feedstate.Outcome(feed.id, feed.url, True, got.headers.get("etag"), got.headers.get("last-modified"))
-    entries = {entry_identity(e): e for e in parsed.entries}
     with engine.begin() as conn:
-        known = known_identities(conn, feed.id, list(entries))
+        known = known_identities(conn, feed.id, [identity for identity, _ in parsed.entries])
     items = []
-    for identity, entry in entries.items():
+    for identity, article in parsed.entries:
         if identity in known:
-            continue
-        article = _article(feed, identity, entry, parsed.feed)
-        if article is None:
-            result.warnings.append(f"entry {identity[:80]!r} has no title and no text")
             continue
         if feed.fetch_article and article.url and sum(map(len, article.paragraphs)) < SHORT_SUMMARY:
             article = await _fetch_page(fetcher, feed, article, result)
@@ -111,7 +121,36 @@ async def _poll_one(fetcher: Fetcher, feed: Feed, state: feedstate.FeedState, en
     return result, items, outcome
 
 
-def _article(feed: Feed, identity: str, entry: Any, channel: Any) -> Article | None:
+@dataclass
+class _Parsed:
+    entries: list[tuple[str, Article]]
+    warnings: list[str]
+    failure: str | None = None
+
+
+def _parse(feed: Feed, body: bytes, headers: dict[str, str]) -> _Parsed:
+    """feedparser on the fetched bytes, and each entry as (identity, Article). Pure CPU: runs in a
+    worker process when many feeds are polled."""
+    parsed = feedparser.parse(body, response_headers=headers)
+    warnings: list[str] = []
+    if parsed.bozo and not isinstance(parsed.bozo_exception, feedparser.NonXMLContentType):
+        problem = f"{type(parsed.bozo_exception).__name__}: {str(parsed.bozo_exception)[:200]}"
+        if not parsed.entries:
+            kind = " (an HTML page)" if b"<html" in body[:2048].lower() else ""
+            return _Parsed([], [], f"not a feed{kind}: {problem}")
+        warnings.append(f"malformed feed, good entries kept: {problem}")
+    entries: dict[str, Article] = {}
+    for entry in parsed.entries:
+        identity = entry_identity(entry)
+        article = _article(feed, identity, entry)
+        if article is None:
+            warnings.append(f"entry {identity[:80]!r} has no title and no text")
+        else:
+            entries.setdefault(identity, article)
+    return _Parsed(list(entries.items()), warnings)
+
+
+def _article(feed: Feed, identity: str, entry: Any) -> Article | None:
     html = ""
     if entry.get("content"):
         html = max((c.get("value") or "" for c in entry.content), key=len)

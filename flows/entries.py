@@ -84,8 +84,11 @@ def record_batch(
     store = _store(engine)
     with store.lock:
         try:
+            # The CPU work comes first, outside the write lock, so parallel workers overlap it.
+            fingerprints = [content_fingerprint(i.article) for i in items]
+            signatures = [signature(i.article) for i in items]
             with writing(engine) as conn:
-                return _record(conn, store.index, items, channels_for, now)
+                return _record(conn, store.index, items, fingerprints, signatures, channels_for, now)
         except BaseException:
             store.index = NearDuplicates()  # it holds rolled-back ids, which SQLite may hand out again
             raise
@@ -103,11 +106,12 @@ class _New:
 
 
 def _record(
-    conn: Connection, index: NearDuplicates, items: list[Item], channels_for: Callable[[str], list[str]], now: datetime
+    conn: Connection, index: NearDuplicates, items: list[Item], fingerprints: list[str], signatures: list[LeanMinHash],
+    channels_for: Callable[[str], list[str]], now: datetime,
 ) -> list[Recorded]:
     _sync_index(conn, index, now)
-    fresh = _insert_entries(conn, items, now)
-    _assign_stories(conn, index, items, fresh, now)
+    fresh = _insert_entries(conn, items, fingerprints, now)
+    _assign_stories(conn, index, items, fresh, signatures, now)
     out = [Recorded(item, None, None, False, False, []) for item in items]
     for new in fresh:
         item, story_id = items[new.position], int(new.story)  # type: ignore[call-overload]
@@ -126,14 +130,14 @@ def _record(
     return out
 
 
-def _insert_entries(conn: Connection, items: list[Item], now: datetime) -> list[_New]:
+def _insert_entries(conn: Connection, items: list[Item], fingerprint_of: list[str], now: datetime) -> list[_New]:
     """Insert the items' entries (story not yet set); the ones that were not there yet, in batch order."""
     first: dict[tuple[str, str], int] = {}
     for position, item in enumerate(items):
         first.setdefault((item.feed_id, item.identity), position)
     if not first:
         return []
-    fingerprints = {key: content_fingerprint(items[p].article) for key, p in first.items()}
+    fingerprints = {key: fingerprint_of[p] for key, p in first.items()}
     rows = [
         {"feed_id": key[0], "identity": key[1], "url": a.url, "title": a.title, "source": a.source,
          "published": a.published, "first_seen": now, "fingerprint": fingerprints[key], "story_id": None}
@@ -149,7 +153,9 @@ def _insert_entries(conn: Connection, items: list[Item], now: datetime) -> list[
     return [_New(p, ids[key], fingerprints[key]) for key, p in first.items() if key in ids]
 
 
-def _assign_stories(conn: Connection, index: NearDuplicates, items: list[Item], fresh: list[_New], now: datetime) -> None:
+def _assign_stories(
+    conn: Connection, index: NearDuplicates, items: list[Item], fresh: list[_New], signatures: list[LeanMinHash], now: datetime
+) -> None:
     """Give each new entry a story: same fingerprint, else near-duplicate, else a new story.
     New stories are keyed ("new", n) in the index until one INSERT gives them ids."""
     by_fingerprint = _stories_by_fingerprint(conn, [n.fingerprint for n in fresh])
@@ -157,7 +163,7 @@ def _assign_stories(conn: Connection, index: NearDuplicates, items: list[Item], 
     for new in fresh:
         new.story = by_fingerprint.get(new.fingerprint)
         if new.story is None:
-            sig = signature(items[new.position].article)
+            sig = signatures[new.position]
             new.story = index.match(sig)
             if new.story is None:
                 new.story, new.new_story = ("new", len(pending)), True

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 
@@ -63,7 +64,7 @@ def deliver(config: Config) -> str:
     return str(outbox.drain(connect(config.state_url), watchlist))
 
 
-@flow(name="monitor", log_prints=True)
+@flow(name="monitor")
 def monitor(watchlist: str = str(DEFAULT_WATCHLIST), feeds: str = str(DEFAULT_FEEDS), state_url: str | None = None) -> dict[str, Any]:
     """Poll every feed, scan and record new articles, deliver new alerts."""
     started = time.perf_counter()
@@ -90,7 +91,7 @@ def monitor(watchlist: str = str(DEFAULT_WATCHLIST), feeds: str = str(DEFAULT_FE
     return summary
 
 
-@flow(name="backfill", log_prints=True)
+@flow(name="backfill", task_runner=ThreadPoolTaskRunner(max_workers=1))
 def backfill(
     path: str = "seeds/", watchlist: str = str(DEFAULT_WATCHLIST), dry_run: bool = False, since: datetime | None = None,
     rules: list[str] | None = None, state_url: str | None = None, chunk: int = FILE_CHUNK, progress: bool = False,

@@ -147,6 +147,15 @@ def upgrade(engine: Engine) -> None:
             time.sleep(0.2 * (attempt + 1))
 
 
+def upsert(conn: Connection, table: sa.Table):  # type: ignore[no-untyped-def]
+    """The dialect's INSERT, which has ``on_conflict_do_nothing`` (SQLite and PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
 @contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
     """A transaction that holds the store's write lock from its first statement, so that

@@ -30,9 +30,10 @@ from extractors.article import Article
 from extractors.fingerprint import NearDuplicates, content_fingerprint, from_bytes, signature, to_bytes
 from extractors.scan import AlertResult, ScanResult
 from flows import outbox
-from flows.db import entries, stories, writing
+from flows.db import entries, stories, upsert, writing
 
 STORY_WINDOW = timedelta(days=7)
+MAX_INDEXED = 20_000  # newest stories kept in the near-duplicate index: about 14 KB each, so at most ~280 MB
 CHUNK = 500  # values per IN (...) list
 
 
@@ -145,7 +146,7 @@ def _insert_entries(conn: Connection, items: list[Item], fingerprint_of: list[st
         for a in [items[p].article]
     ]
     stmt = (
-        _dialect_insert(conn, entries)
+        upsert(conn, entries)
         .on_conflict_do_nothing(index_elements=["feed_id", "identity"])
         .returning(entries.c.id, entries.c.feed_id, entries.c.identity)
     )
@@ -191,9 +192,11 @@ def _assign_stories(
 
 
 def _sync_index(conn: Connection, index: NearDuplicates, now: datetime) -> None:
-    """Make the index hold exactly the stories of the window: add other processes' new ones,
-    drop expired ones and any left by a rolled-back batch."""
-    current = set(conn.execute(sa.select(stories.c.id).where(stories.c.first_seen >= now - STORY_WINDOW)).scalars())
+    """Make the index hold exactly the newest ``MAX_INDEXED`` stories of the window: add other
+    processes' new ones, drop expired ones and any left by a rolled-back batch."""
+    current = set(conn.execute(
+        sa.select(stories.c.id).where(stories.c.first_seen >= now - STORY_WINDOW).order_by(stories.c.id.desc()).limit(MAX_INDEXED)
+    ).scalars())
     for key in index.keys() - current:
         index.remove(key)
     missing = sorted(current - index.keys())  # type: ignore[operator]
@@ -237,11 +240,3 @@ def story_outlets(conn: Connection, story_id: int) -> list[dict[str, Any]]:
 def _chunks(values: list[Any]) -> Iterator[list[Any]]:
     for i in range(0, len(values), CHUNK):
         yield values[i : i + CHUNK]
-
-
-def _dialect_insert(conn: Connection, table: sa.Table):  # type: ignore[no-untyped-def]
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)

@@ -27,21 +27,14 @@ from sqlalchemy.engine import Connection, Engine
 from extractors.article import Article
 from extractors.watchlist import Watchlist
 from flows.channels import Channel, DeliveryError, resolve
-from flows.db import alerts, deliveries
+from flows.db import alerts, deliveries, upsert
 
 BACKOFF_START = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 LEASE = timedelta(minutes=5)  # a claimed delivery whose sender died is retried after this
 PAGE, DIGEST, HELD, SENT = "pending", "digest", "held", "sent"
 SENDING, DIGESTING = "sending", "digesting"  # claimed by one drain; the others leave it alone
-
-
-def _insert(conn: Connection, table: sa.Table):  # type: ignore[no-untyped-def]
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+PAGE_SIZE = 500  # deliveries read at once, and alerts in one digest message
 
 
 def _outlet(article: Article) -> dict[str, Any]:
@@ -64,7 +57,7 @@ def enqueue(
         "key": key,
     }
     stmt = (
-        _insert(conn, alerts)
+        upsert(conn, alerts)
         .values(key=key, rule=alert["rule"], severity=alert["severity"], story_id=story_id, entry_id=entry_id,
                 payload=payload, outlets=[_outlet(article)], created_at=now, updated_at=now)
         .on_conflict_do_nothing(index_elements=["key"])
@@ -107,35 +100,51 @@ class DeliveryReport:
 
 
 def drain(engine: Engine, watchlist: Watchlist, *, now: datetime | None = None) -> DeliveryReport:
-    """Deliver every due delivery; return what happened."""
+    """Deliver every due delivery, channel by channel, a page at a time; return what happened."""
     now = now or datetime.now(UTC)
     report = DeliveryReport()
+    due = sa.or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)
     with engine.begin() as conn:
-        rows = conn.execute(
-            sa.select(deliveries.c.alert_id, deliveries.c.channel, deliveries.c.status, deliveries.c.attempts,
-                      alerts.c.severity, alerts.c.rule, alerts.c.payload, alerts.c.outlets, alerts.c.created_at)
-            .join(alerts, alerts.c.id == deliveries.c.alert_id)
-            .where(deliveries.c.status.in_([PAGE, SENDING, DIGEST, HELD]))
-            .where(sa.or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now))
-            .order_by(deliveries.c.alert_id)
-        ).all()
-    by_channel: dict[str, list[Any]] = defaultdict(list)
-    for row in rows:
-        by_channel[row.channel].append(row)
-    for name, channel_rows in by_channel.items():
+        names = conn.execute(
+            sa.select(deliveries.c.channel).distinct()
+            .where(deliveries.c.status.in_([PAGE, SENDING, DIGEST, HELD]), due).order_by(deliveries.c.channel)
+        ).scalars().all()
+    for name in names:
         try:
             channel = resolve(watchlist, name)
-            _drain_channel(engine, watchlist, channel, channel_rows, now, report)
+            after = 0
+            while rows := _page(engine, name, after, due):
+                if not _drain_channel(engine, watchlist, channel, rows, now, report):
+                    break
+                after = rows[-1].alert_id
+            else:
+                while _send_digest(engine, watchlist, channel, now, report):
+                    pass
         except DeliveryError as exc:
             report.failed[name] = str(exc)
     return report
 
 
-def _drain_channel(engine: Engine, wl: Watchlist, channel: Channel, rows: list[Any], now: datetime, report: DeliveryReport) -> None:
+def _page(engine: Engine, channel: str, after: int, due: Any) -> list[Any]:
+    with engine.begin() as conn:
+        return conn.execute(
+            sa.select(deliveries.c.alert_id, deliveries.c.channel, deliveries.c.status, deliveries.c.attempts,
+                      alerts.c.severity, alerts.c.rule, alerts.c.payload, alerts.c.outlets, alerts.c.created_at)
+            .join(alerts, alerts.c.id == deliveries.c.alert_id)
+            .where(deliveries.c.channel == channel, deliveries.c.status.in_([PAGE, SENDING]), due, deliveries.c.alert_id > after)
+            .order_by(deliveries.c.alert_id)
+            .limit(PAGE_SIZE)
+        ).all()
+
+
+def _drain_channel(engine: Engine, wl: Watchlist, channel: Channel, rows: list[Any], now: datetime, report: DeliveryReport) -> bool:
+    """Send one page of a channel's pages; False if the channel failed (stop trying it for now)."""
     digest_severities = set(wl.delivery.digest)
     rules = {r.id: r for r in wl.rules}
-    pages_this_hour = _sent_pages_since(engine, channel.name, now - timedelta(hours=1))
-    recent = _recent_pages(engine, channel.name, now)
+    limited = wl.delivery.rate_limit is not None
+    pages_this_hour = _sent_pages_since(engine, channel.name, now - timedelta(hours=1)) if limited else 0
+    cooling = wl.delivery.cooldown is not None or any(r.cooldown for r in wl.rules)
+    recent = _recent_pages(engine, channel.name, now) if cooling else []
     for row in rows:
         if row.status not in (PAGE, SENDING) or not _claim(engine, row, channel.name, now):
             continue
@@ -149,7 +158,7 @@ def _drain_channel(engine: Engine, wl: Watchlist, channel: Channel, rows: list[A
             _set(engine, row.alert_id, channel.name, status=HELD, next_attempt_at=None, last_error="held by the rule's cool-down")
             report.held += 1
             continue
-        if wl.delivery.rate_limit is not None and pages_this_hour >= wl.delivery.rate_limit:
+        if limited and pages_this_hour >= wl.delivery.rate_limit:  # type: ignore[operator]
             _set(engine, row.alert_id, channel.name, status=HELD, next_attempt_at=None, last_error="held by the channel's rate limit")
             report.held += 1
             continue
@@ -158,16 +167,17 @@ def _drain_channel(engine: Engine, wl: Watchlist, channel: Channel, rows: list[A
         except DeliveryError as exc:
             _failed(engine, [row], channel.name, str(exc), now, PAGE)
             report.failed[channel.name] = str(exc)
-            return
+            return False
         _set(engine, row.alert_id, channel.name, status=SENT, sent_at=now, last_error=None)
         report.sent += 1
         pages_this_hour += 1
         recent.append((row.rule, alert["actors"], now))
-    _send_digest(engine, wl, channel, now, report)
+    return True
 
 
-def _send_digest(engine: Engine, wl: Watchlist, channel: Channel, now: datetime, report: DeliveryReport) -> None:
-    """Send the channel's digest once its oldest waiting item has waited ``digest_every``."""
+def _send_digest(engine: Engine, wl: Watchlist, channel: Channel, now: datetime, report: DeliveryReport) -> bool:
+    """Send one digest (at most ``PAGE_SIZE`` alerts) once the oldest waiting item has waited
+    ``digest_every``; True if one was sent."""
     with engine.begin() as conn:
         waiting = conn.execute(
             sa.select(deliveries.c.alert_id, deliveries.c.status, deliveries.c.attempts, deliveries.c.next_attempt_at,
@@ -176,18 +186,19 @@ def _send_digest(engine: Engine, wl: Watchlist, channel: Channel, now: datetime,
             .where(deliveries.c.channel == channel.name, deliveries.c.status.in_([DIGEST, HELD, DIGESTING]))
             .where(sa.or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now))
             .order_by(deliveries.c.alert_id)
+            .limit(PAGE_SIZE)
         ).all()
     if not waiting or _aware(min(r.created_at for r in waiting)) > now - wl.delivery.digest_every:
-        return
+        return False
     waiting = [r for r in waiting if _claim(engine, r, channel.name, now, DIGESTING)]
     if not waiting:
-        return
+        return False
     try:
         channel.send([{**r.payload, "outlets": r.outlets} for r in waiting], digest=True)
     except DeliveryError as exc:
         _failed(engine, waiting, channel.name, str(exc), now, DIGEST)
         report.failed[channel.name] = str(exc)
-        return
+        return False
     with engine.begin() as conn:
         conn.execute(
             deliveries.update()
@@ -195,6 +206,7 @@ def _send_digest(engine: Engine, wl: Watchlist, channel: Channel, now: datetime,
             .values(status=SENT, sent_at=now)
         )
     report.digests += 1
+    return True
 
 
 def _claim(engine: Engine, row: Any, channel: str, now: datetime, status: str = SENDING) -> bool:

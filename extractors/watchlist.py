@@ -37,7 +37,8 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def _duration(value: Any) -> Any:
+def parse_duration(value: Any) -> Any:
+    """``90s``, ``30m``, ``2h``, ``1d`` as a timedelta; other values pass through."""
     if isinstance(value, str):
         m = _DURATION.match(value)
         if not m:
@@ -46,7 +47,7 @@ def _duration(value: Any) -> Any:
     return value
 
 
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
 class _Model(BaseModel):

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from collections.abc import Sequence
 
 from extractors.config import ConfigError
 from extractors.feedlist import load_feeds
 from extractors.rules import CompiledWatchlist, compile_watchlist
-from extractors.watchlist import load_watchlist
+from extractors.watchlist import load_watchlist, parse_duration
 from flows.scanfiles import TABLE_HEADER, scan_files
 from flows.settings import DEFAULT_FEEDS, DEFAULT_WATCHLIST
 
@@ -99,11 +98,10 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
     since = None
     if args.since:
-        m = re.fullmatch(r"(\d+)([mhd])", args.since)
-        since = (
-            datetime.now(UTC) - timedelta(seconds=int(m[1]) * {"m": 60, "h": 3600, "d": 86400}[m[2]])
-            if m else datetime.fromisoformat(args.since)
-        )
+        try:
+            since = datetime.now(UTC) - parse_duration(args.since)
+        except ValueError:
+            since = datetime.fromisoformat(args.since)
     rows = list_alerts(connect(), rule=args.rule, min_severity=args.severity, actor=args.actor, since=since, limit=args.limit)
     for a in rows:
         if args.format == "jsonl":

@@ -33,7 +33,7 @@ from flows import outbox
 from flows.db import entries, stories, upsert, writing
 
 STORY_WINDOW = timedelta(days=7)
-MAX_INDEXED = 20_000  # newest stories kept in the near-duplicate index: about 14 KB each, so at most ~280 MB
+MAX_INDEXED = 20_000  # newest stories in the near-duplicate index: ~14 KB each, so ~280 MB at most
 CHUNK = 500  # values per IN (...) list
 
 

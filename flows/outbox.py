@@ -56,16 +56,14 @@ def enqueue(
         },
         "key": key,
     }
-    stmt = (
-        upsert(conn, alerts)
-        .values(key=key, rule=alert["rule"], severity=alert["severity"], story_id=story_id, entry_id=entry_id,
-                payload=payload, outlets=[_outlet(article)], created_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(alerts.c.id)
-    )
-    alert_id = conn.execute(stmt).scalar()
+    # Values go in as parameters, not inline: inline JSON would defeat the compiled-statement cache.
+    stmt = upsert(conn, alerts).on_conflict_do_nothing(index_elements=["key"]).returning(alerts.c.id)
+    alert_id = conn.execute(stmt, {
+        "key": key, "rule": alert["rule"], "severity": alert["severity"], "story_id": story_id, "entry_id": entry_id,
+        "payload": payload, "outlets": [_outlet(article)], "created_at": now, "updated_at": now,
+    }).scalar()
     if alert_id is None:
-        _add_outlet(conn, sa.select(alerts.c.id, alerts.c.outlets).where(alerts.c.key == key), article, now)
+        _add_outlet(conn, alerts.c.key == key, article, now)
         return None
     if channels:
         conn.execute(
@@ -77,14 +75,19 @@ def enqueue(
 
 def add_outlet(conn: Connection, *, story_id: int, article: Article, now: datetime) -> None:
     """Another outlet carried this story: add it to "also reported by" of the story's alerts."""
-    _add_outlet(conn, sa.select(alerts.c.id, alerts.c.outlets).where(alerts.c.story_id == story_id), article, now)
+    _add_outlet(conn, alerts.c.story_id == story_id, article, now)
 
 
-def _add_outlet(conn: Connection, query: sa.Select, article: Article, now: datetime) -> None:  # type: ignore[type-arg]
+_SET_OUTLETS = alerts.update().where(alerts.c.id == sa.bindparam("alert_id")).values(
+    outlets=sa.bindparam("outlets", type_=alerts.c.outlets.type), updated_at=sa.bindparam("updated_at")
+)
+
+
+def _add_outlet(conn: Connection, which: sa.ColumnElement[bool], article: Article, now: datetime) -> None:
     outlet = _outlet(article)
-    for alert_id, outlets in conn.execute(query.with_for_update()).all():
+    for alert_id, outlets in conn.execute(sa.select(alerts.c.id, alerts.c.outlets).where(which).with_for_update()).all():
         if not any(o.get("url") == outlet["url"] and o.get("source") == outlet["source"] for o in outlets):
-            conn.execute(alerts.update().where(alerts.c.id == alert_id).values(outlets=[*outlets, outlet], updated_at=now))
+            conn.execute(_SET_OUTLETS, {"alert_id": alert_id, "outlets": [*outlets, outlet], "updated_at": now})
 
 
 @dataclass

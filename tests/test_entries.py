@@ -246,3 +246,17 @@ def test_two_processes_racing_create_one_entry_per_item(state_url: str) -> None:
     assert (count(engine, entries), count(engine, alerts), count(engine, deliveries)) == (200, 200, 200)
     with engine.begin() as conn:
         assert conn.execute(sa.select(sa.func.count(sa.distinct(entries.c.story_id)))).scalar_one() == 200
+
+
+def test_the_story_index_keeps_only_the_newest_stories(state_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import flows.entries as store
+
+    monkeypatch.setattr(store, "MAX_INDEXED", 3)
+    engine = connect(state_url)
+    stories_ = [Article(id=f"s{i}", title=f"Story {i}", paragraphs=[" ".join(f"w{i}x{j}" for j in range(40))]) for i in range(5)]
+    record_batch(engine, [item("feed-a", f"s{i}", a) for i, a in enumerate(stories_)], channels_for=lambda r: [])
+    record_batch(engine, [], channels_for=lambda r: [])
+    assert len(store._store(engine).index.keys()) == 3
+    # A re-titled copy of the newest story still finds it through the index.
+    newest = record_batch(engine, [item("feed-b", "c4", Article(id="c4", title="Copy", paragraphs=stories_[4].paragraphs))], channels_for=lambda r: [])
+    assert not newest[0].new_story

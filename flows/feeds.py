@@ -81,7 +81,7 @@ async def poll_feeds(feeds: list[Feed], engine: Engine, *, now: datetime | None 
         polled = await asyncio.gather(*(_poll_one(fetcher, f, states.get(f.id, feedstate.FeedState()), engine, executor) for f in due))
     finally:
         if own:
-            await fetcher.__aexit__(None, None, None)
+            await fetcher.aclose()
     feedstate.record(engine, [outcome for _, _, outcome in polled], states, now)
     items = [item for _, feed_items, _ in polled for item in feed_items]
     return PollReport(results + [r for r, _, _ in polled], items, time.perf_counter() - started)

@@ -43,3 +43,16 @@ def article(*paragraphs: str, title: str = "Title") -> Article:
 
 def watchlist(tmp_path: Path, rules: list[dict[str, Any]]) -> Watchlist:
     return load_watchlist(write_watchlist(tmp_path, rules))
+
+
+def run_in_processes(target: Any, args: tuple[Any, ...], n: int, timeout: float = 120) -> list[int | None]:
+    """Start ``n`` forked processes running ``target(*args)`` at once; their exit codes."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=target, args=args) for _ in range(n)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=timeout)
+    return [p.exitcode for p in procs]

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import run_in_processes
 import sqlalchemy as sa
 
 from flows import db
@@ -84,13 +86,7 @@ def _connect_in_child(url: str) -> None:
 
 
 def test_processes_starting_on_a_new_store_at_once_all_get_one_schema(state_url: str) -> None:
-    ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=_connect_in_child, args=(state_url,)) for _ in range(3)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=60)
-    assert [p.exitcode for p in procs] == [0, 0, 0]
+    assert run_in_processes(_connect_in_child, (state_url,), 3, timeout=60) == [0, 0, 0]
     assert versions(db.connect(state_url)) == [db.CURRENT_VERSION]
 
 

@@ -16,6 +16,7 @@ from extractors.scan import AlertResult, Evidence, ScanResult
 from flows import outbox
 from flows.db import alerts, connect, deliveries, entries, stories
 from flows.entries import Item, known_identities, record_batch, story_outlets
+from tests.helpers import run_in_processes
 from tests.test_db import state_url  # noqa: F401  (the fixture)
 from tests.test_fingerprint import FAMILIES, KH_BASRA, KH_THREAT
 
@@ -235,13 +236,7 @@ def test_two_threads_racing_create_one_entry_per_item(state_url: str) -> None:
 
 def test_two_processes_racing_create_one_entry_per_item(state_url: str) -> None:
     connect(state_url)
-    ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=_race_in_child, args=(state_url,)) for _ in range(2)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=120)
-    assert [p.exitcode for p in procs] == [0, 0]
+    assert run_in_processes(_race_in_child, (state_url,), 2) == [0, 0]
     engine = connect(state_url)
     assert (count(engine, entries), count(engine, alerts), count(engine, deliveries)) == (200, 200, 200)
     with engine.begin() as conn:

@@ -114,20 +114,22 @@ def _record(
     fresh = _insert_entries(conn, items, fingerprints, now)
     _assign_stories(conn, index, items, fresh, signatures, now)
     out = [Recorded(item, None, None, False, False, []) for item in items]
+    requests, owners = [], []
     for new in fresh:
         item, story_id = items[new.position], int(new.story)  # type: ignore[call-overload]
-        if not new.new_story:
-            outbox.add_outlet(conn, story_id=story_id, article=item.article, now=now)
-        fired = [
-            (alert_id, alert)
-            for alert in item.result.alerts
-            if (alert_id := outbox.enqueue(
-                conn, alert=alert.model_dump(mode="json"), article=item.article, story_id=story_id,
-                entry_id=new.entry_id, channels=channels_for(alert.rule), now=now,
-            )) is not None
-        ]
-        out[new.position] = Recorded(item, new.entry_id, story_id, True, new.new_story,
-                                     [i for i, _ in fired], [a for _, a in fired])
+        for alert in item.result.alerts:
+            requests.append(outbox.Request(alert.model_dump(mode="json"), item.article, story_id, new.entry_id, channels_for(alert.rule)))
+            owners.append((new, alert))
+    alert_ids = outbox.enqueue_many(conn, requests, now)
+    outbox.add_outlets(conn, [(int(n.story), items[n.position].article) for n in fresh if not n.new_story], now)  # type: ignore[call-overload]
+    fired: dict[int, list[tuple[int, AlertResult]]] = {}
+    for (new, alert), alert_id in zip(owners, alert_ids):
+        if alert_id is not None:
+            fired.setdefault(new.position, []).append((alert_id, alert))
+    for new in fresh:
+        mine = fired.get(new.position, [])
+        out[new.position] = Recorded(items[new.position], new.entry_id, int(new.story), True, new.new_story,  # type: ignore[call-overload]
+                                     [i for i, _ in mine], [a for _, a in mine])
     return out
 
 

@@ -41,41 +41,74 @@ def _outlet(article: Article) -> dict[str, Any]:
     return {"source": article.source, "url": article.url, "title": article.title}
 
 
+@dataclass(frozen=True)
+class Request:
+    """One alert to record: a spec §4 alert object, the article it fired on, and where it goes."""
+
+    alert: dict[str, Any]
+    article: Article
+    story_id: int
+    entry_id: int | None
+    channels: list[str]
+
+    @property
+    def key(self) -> str:
+        return f"{self.alert['rule']}:{self.story_id}"
+
+
 def enqueue(
     conn: Connection, *, alert: dict[str, Any], article: Article, story_id: int, entry_id: int | None,
     channels: list[str], now: datetime,
 ) -> int | None:
-    """Record ``alert`` (a spec §4 alert object) for delivery to ``channels``; None if this
-    rule already fired on this story (then the article is added as another outlet)."""
-    key = f"{alert['rule']}:{story_id}"
-    payload = {
-        **alert,
-        "article": {
-            "id": article.id, "title": article.title, "url": article.url, "source": article.source,
-            "published": article.published.isoformat() if article.published else None,
-        },
-        "key": key,
-    }
+    """Record ``alert`` for delivery to ``channels``; None if this rule already fired on this
+    story (then the article is added as another outlet)."""
+    return enqueue_many(conn, [Request(alert, article, story_id, entry_id, channels)], now)[0]
+
+
+def enqueue_many(conn: Connection, requests: list[Request], now: datetime) -> list[int | None]:
+    """``enqueue`` for a batch, in a few statements: one INSERT of alerts, one of deliveries,
+    and an UPDATE per alert that gained outlets. The first request of a new key owns the alert;
+    the others (and requests for keys recorded before) become its outlets."""
+    if not requests:
+        return []
+    rows = [
+        {"key": r.key, "rule": r.alert["rule"], "severity": r.alert["severity"], "story_id": r.story_id,
+         "entry_id": r.entry_id, "payload": _payload(r), "outlets": [_outlet(r.article)], "created_at": now, "updated_at": now}
+        for r in requests
+    ]
     # Values go in as parameters, not inline: inline JSON would defeat the compiled-statement cache.
-    stmt = upsert(conn, alerts).on_conflict_do_nothing(index_elements=["key"]).returning(alerts.c.id)
-    alert_id = conn.execute(stmt, {
-        "key": key, "rule": alert["rule"], "severity": alert["severity"], "story_id": story_id, "entry_id": entry_id,
-        "payload": payload, "outlets": [_outlet(article)], "created_at": now, "updated_at": now,
-    }).scalar()
-    if alert_id is None:
-        _add_outlet(conn, alerts.c.key == key, article, now)
-        return None
-    if channels:
-        conn.execute(
-            deliveries.insert(),
-            [{"alert_id": alert_id, "channel": c, "status": PAGE, "attempts": 0, "next_attempt_at": now} for c in channels],
-        )
-    return alert_id
+    stmt = upsert(conn, alerts).on_conflict_do_nothing(index_elements=["key"]).returning(alerts.c.id, alerts.c.key)
+    inserted = {key: alert_id for alert_id, key in conn.execute(stmt, rows)}
+    ids: list[int | None] = []
+    owned: set[str] = set()
+    for r in requests:
+        owner = r.key in inserted and r.key not in owned
+        owned.add(r.key) if owner else None
+        ids.append(inserted[r.key] if owner else None)
+    delivery_rows = [
+        {"alert_id": alert_id, "channel": c, "status": PAGE, "attempts": 0, "next_attempt_at": now}
+        for r, alert_id in zip(requests, ids) if alert_id is not None for c in r.channels
+    ]
+    if delivery_rows:
+        conn.execute(deliveries.insert(), delivery_rows)
+    _add_outlets(conn, alerts.c.key, [(r.key, r.article) for r, alert_id in zip(requests, ids) if alert_id is None], now)
+    return ids
 
 
 def add_outlet(conn: Connection, *, story_id: int, article: Article, now: datetime) -> None:
     """Another outlet carried this story: add it to "also reported by" of the story's alerts."""
-    _add_outlet(conn, alerts.c.story_id == story_id, article, now)
+    add_outlets(conn, [(story_id, article)], now)
+
+
+def add_outlets(conn: Connection, joined: list[tuple[int, Article]], now: datetime) -> None:
+    """``add_outlet`` for a batch of (story id, article)."""
+    _add_outlets(conn, alerts.c.story_id, joined, now)
+
+
+def _payload(r: Request) -> dict[str, Any]:
+    a = r.article
+    published = a.published.isoformat() if a.published else None
+    return {**r.alert, "article": {"id": a.id, "title": a.title, "url": a.url, "source": a.source, "published": published}, "key": r.key}
 
 
 _SET_OUTLETS = alerts.update().where(alerts.c.id == sa.bindparam("alert_id")).values(
@@ -83,11 +116,30 @@ _SET_OUTLETS = alerts.update().where(alerts.c.id == sa.bindparam("alert_id")).va
 )
 
 
-def _add_outlet(conn: Connection, which: sa.ColumnElement[bool], article: Article, now: datetime) -> None:
-    outlet = _outlet(article)
-    for alert_id, outlets in conn.execute(sa.select(alerts.c.id, alerts.c.outlets).where(which).with_for_update()).all():
-        if not any(o.get("url") == outlet["url"] and o.get("source") == outlet["source"] for o in outlets):
-            conn.execute(_SET_OUTLETS, {"alert_id": alert_id, "outlets": [*outlets, outlet], "updated_at": now})
+def _add_outlets(conn: Connection, by: sa.Column[Any], joined: list[tuple[Any, Article]], now: datetime) -> None:
+    """Append each article's outlet to the alerts whose ``by`` column matches, once per outlet."""
+    if not joined:
+        return
+    wanted: dict[Any, list[dict[str, Any]]] = {}
+    for value, article in joined:
+        wanted.setdefault(value, []).append(_outlet(article))
+    updates = []
+    for chunk in _chunks(list(wanted)):
+        for alert_id, value, outlets in conn.execute(
+            sa.select(alerts.c.id, by, alerts.c.outlets).where(by.in_(chunk)).order_by(alerts.c.id).with_for_update()
+        ).all():
+            merged = list(outlets)
+            for outlet in wanted[value]:
+                if not any(o.get("url") == outlet["url"] and o.get("source") == outlet["source"] for o in merged):
+                    merged.append(outlet)
+            if len(merged) > len(outlets):
+                updates.append({"alert_id": alert_id, "outlets": merged, "updated_at": now})
+    if updates:
+        conn.execute(_SET_OUTLETS, updates)
+
+
+def _chunks(values: list[Any], size: int = 500) -> list[list[Any]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
 
 
 @dataclass

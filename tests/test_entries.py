@@ -144,20 +144,18 @@ def test_two_processes_meeting_one_new_story_at_once_give_it_one_story(state_url
 def test_an_entry_and_its_alerts_are_one_transaction(state_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = connect(state_url)
     batch = [copies(KH_THREAT, "threat")[0], copies(KH_BASRA, "threat", "denial")[0]]
-    real, calls = outbox.enqueue, []
+    real, calls = outbox.enqueue_many, []
 
-    def enqueue_then_fail(conn: sa.Connection, **kw: Any) -> int | None:
-        calls.append(real(conn, **kw))
-        if len(calls) == 2:
-            raise RuntimeError("crash inside enqueue")
-        return calls[-1]
+    def enqueue_then_fail(conn: sa.Connection, requests: Any, now: Any) -> list[int | None]:
+        calls.append(real(conn, requests, now))
+        raise RuntimeError("crash after the alerts were written")
 
-    monkeypatch.setattr(outbox, "enqueue", enqueue_then_fail)
+    monkeypatch.setattr(outbox, "enqueue_many", enqueue_then_fail)
     with pytest.raises(RuntimeError):
         record_batch(engine, batch, channels_for=ops, now=NOW)
-    assert calls[0] is not None  # an alert row had been written before the crash
+    assert calls[0] and calls[0][0] is not None  # alert rows had been written before the crash
     assert [count(engine, t) for t in (entries, stories, alerts, deliveries)] == [0, 0, 0, 0]
-    monkeypatch.setattr(outbox, "enqueue", real)
+    monkeypatch.setattr(outbox, "enqueue_many", real)
     again = record_batch(engine, batch, channels_for=ops, now=NOW)
     assert [(r.new, r.new_story, len(r.alert_ids)) for r in again] == [(True, True, 1), (True, True, 2)]
     assert (count(engine, entries), count(engine, stories), count(engine, alerts)) == (2, 2, 3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -86,7 +87,7 @@ def test_monitor_polls_scans_records_and_delivers_once(world: dict[str, Any]) ->
 def test_monitor_publishes_artifacts(world: dict[str, Any]) -> None:
     run_monitor(world)
     table, summary = asyncio.run(_latest_artifacts("monitor-alerts", "monitor-summary"))
-    rows = table.data if isinstance(table.data, list) else __import__("json").loads(table.data)
+    rows = json.loads(table.data) if isinstance(table.data, str) else table.data
     assert len(rows) == 3 and {r["rule"] for r in rows} == {"threat"} and all(r["link"].startswith("http") for r in rows)
     assert "alerts by severity: high: 3" in summary.data and "`dead`: failed" in summary.data
 
@@ -99,11 +100,11 @@ async def _latest_artifacts(*keys: str) -> list[Any]:
 
 
 async def _one(client: Any, key: str) -> Any:
-    """The newest artifact with ``key`` (the client's filter helper sends nulls this server rejects)."""
-    from types import SimpleNamespace
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
 
-    response = await client._client.post("/artifacts/filter", json={"artifacts": {"key": {"any_": [key]}}, "sort": "CREATED_DESC", "limit": 1})
-    return SimpleNamespace(**response.json()[0])
+    found = await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), sort=ArtifactSort.CREATED_DESC, limit=1)
+    return found[0]
 
 
 def test_overlapping_monitor_runs_page_once(world: dict[str, Any]) -> None:

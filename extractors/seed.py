@@ -7,8 +7,8 @@ import re
 from extractors.article import Article
 from extractors.errors import ArticleError
 
-# "Shafaq News/ Iranian-backed forces…": a short outlet name, then a slash.
-_OUTLET = re.compile(r"^(?P<outlet>[A-Z][\w'&.\- ]{0,58}?)\s*/\s*(?=\S)")
+# "Shafaq News/ Iranian-backed forces…": a short outlet name, a slash, then a space (so "and/or" is no outlet).
+_OUTLET = re.compile(r"^(?P<outlet>[A-Z][\w'&.\- ]{0,58}?)\s*/\s+(?=\S)")
 
 
 def parse_seed(text: str, *, id: str, path: str | None = None) -> Article:

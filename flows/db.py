@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -145,6 +146,15 @@ def upgrade(engine: Engine) -> None:
             if attempt == 4:
                 raise
             time.sleep(0.2 * (attempt + 1))
+
+
+IN_LIST = 500  # values per IN (...) list
+
+
+def in_chunks(values: list[Any]) -> Iterator[list[Any]]:
+    """``values`` in slices short enough for one IN (...) list."""
+    for i in range(0, len(values), IN_LIST):
+        yield values[i : i + IN_LIST]
 
 
 def upsert(conn: Connection, table: sa.Table):  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,11 +30,10 @@ from extractors.article import Article
 from extractors.fingerprint import NearDuplicates, content_fingerprint, from_bytes, signature, to_bytes
 from extractors.scan import AlertResult, ScanResult
 from flows import outbox
-from flows.db import entries, stories, upsert, writing
+from flows.db import entries, in_chunks, stories, upsert, writing
 
 STORY_WINDOW = timedelta(days=7)
 MAX_INDEXED = 20_000  # newest stories in the near-duplicate index: ~14 KB each, so ~280 MB at most
-CHUNK = 500  # values per IN (...) list
 
 
 @dataclass(frozen=True)
@@ -202,7 +201,7 @@ def _sync_index(conn: Connection, index: NearDuplicates, now: datetime) -> None:
     for key in index.keys() - current:
         index.remove(key)
     missing = sorted(current - index.keys())  # type: ignore[operator]
-    for chunk in _chunks(missing):
+    for chunk in in_chunks(missing):
         for story_id, sig in conn.execute(sa.select(stories.c.id, stories.c.signature).where(stories.c.id.in_(chunk))):
             if sig:
                 index.add(story_id, from_bytes(sig))
@@ -210,7 +209,7 @@ def _sync_index(conn: Connection, index: NearDuplicates, now: datetime) -> None:
 
 def _stories_by_fingerprint(conn: Connection, fingerprints: list[str]) -> dict[str, Hashable]:
     found: dict[str, Hashable] = {}
-    for chunk in _chunks(sorted(set(fingerprints))):
+    for chunk in in_chunks(sorted(set(fingerprints))):
         found.update(conn.execute(
             sa.select(entries.c.fingerprint, sa.func.min(entries.c.story_id))
             .where(entries.c.fingerprint.in_(chunk), entries.c.story_id.is_not(None))
@@ -222,7 +221,7 @@ def _stories_by_fingerprint(conn: Connection, fingerprints: list[str]) -> dict[s
 def known_identities(conn: Connection, feed_id: str, identities: list[str]) -> set[str]:
     """Which of ``identities`` the feed already has entries for."""
     found: set[str] = set()
-    for chunk in _chunks(identities):
+    for chunk in in_chunks(identities):
         found.update(conn.execute(
             sa.select(entries.c.identity).where(entries.c.feed_id == feed_id, entries.c.identity.in_(chunk))
         ).scalars())
@@ -237,8 +236,3 @@ def story_outlets(conn: Connection, story_id: int) -> list[dict[str, Any]]:
         .order_by(entries.c.first_seen, entries.c.id)
     )
     return [dict(row._mapping) for row in rows]
-
-
-def _chunks(values: list[Any]) -> Iterator[list[Any]]:
-    for i in range(0, len(values), CHUNK):
-        yield values[i : i + CHUNK]

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from extractors.article import Article
 from extractors.watchlist import Watchlist
 from flows.channels import Channel, DeliveryError, resolve
-from flows.db import alerts, deliveries, upsert
+from flows.db import alerts, deliveries, in_chunks, upsert
 
 BACKOFF_START = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
@@ -124,7 +124,7 @@ def _add_outlets(conn: Connection, by: sa.Column[Any], joined: list[tuple[Any, A
     for value, article in joined:
         wanted.setdefault(value, []).append(_outlet(article))
     updates = []
-    for chunk in _chunks(list(wanted)):
+    for chunk in in_chunks(list(wanted)):
         for alert_id, value, outlets in conn.execute(
             sa.select(alerts.c.id, by, alerts.c.outlets).where(by.in_(chunk)).order_by(alerts.c.id).with_for_update()
         ).all():
@@ -136,10 +136,6 @@ def _add_outlets(conn: Connection, by: sa.Column[Any], joined: list[tuple[Any, A
                 updates.append({"alert_id": alert_id, "outlets": merged, "updated_at": now})
     if updates:
         conn.execute(_SET_OUTLETS, updates)
-
-
-def _chunks(values: list[Any], size: int = 500) -> list[list[Any]]:
-    return [values[i : i + size] for i in range(0, len(values), size)]
 
 
 @dataclass

@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -53,7 +54,7 @@ class PolledItem:
 @dataclass
 class FeedResult:
     feed_id: str
-    status: str  # ok | not-modified | failed | backing-off
+    status: str  # ok | not-modified | failed | skipped-backoff
     reason: str | None = None
     bytes_parsed: int = 0
     entries: int = 0
@@ -68,17 +69,23 @@ class PollReport:
     seconds: float = 0.0
 
 
-async def poll_feeds(feeds: list[Feed], engine: Engine, *, now: datetime | None = None, fetcher: Fetcher | None = None) -> PollReport:
+async def poll_feeds(
+    feeds: list[Feed], engine: Engine, *, now: datetime | None = None, limits: Limits | None = None, fetcher: Fetcher | None = None
+) -> PollReport:
+    """Poll every due feed once (conditional GET, parse, fetch article pages where asked) and
+    record each feed's validators or failure. ``fetcher`` (else one made from ``limits``) is for
+    callers that share one client, and for tests."""
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     states = feedstate.load(engine)
     due = [f for f in feeds if states.get(f.id, feedstate.FeedState()).due(now)]
-    results = [FeedResult(f.id, "backing-off", "waiting after repeated failures") for f in feeds if f not in due]
+    due_ids = {f.id for f in due}
+    results = [_skipped(f, states[f.id]) for f in feeds if f.id not in due_ids]
     own = fetcher is None
-    fetcher = fetcher or Fetcher(Limits())
+    fetcher = fetcher or Fetcher(limits or Limits())
     executor = _parsers() if len(due) >= PARALLEL_PARSE_FROM else None
     try:
-        polled = await asyncio.gather(*(_poll_one(fetcher, f, states.get(f.id, feedstate.FeedState()), engine, executor) for f in due))
+        polled = await asyncio.gather(*(_poll_guarded(fetcher, f, states.get(f.id, feedstate.FeedState()), engine, executor) for f in due))
     finally:
         if own:
             await fetcher.aclose()
@@ -88,7 +95,25 @@ async def poll_feeds(feeds: list[Feed], engine: Engine, *, now: datetime | None 
 
 
 def poll_feeds_sync(feeds: list[Feed], engine: Engine, **kwargs: Any) -> PollReport:
+    """``poll_feeds`` for callers without an event loop."""
     return asyncio.run(poll_feeds(feeds, engine, **kwargs))
+
+
+def _skipped(feed: Feed, state: feedstate.FeedState) -> FeedResult:
+    until = state.next_attempt_at.strftime("%Y-%m-%d %H:%M") if state.next_attempt_at else "later"
+    reason = f"{state.failures} failures in a row, next attempt {until}" + (f"; last: {state.last_error}" if state.last_error else "")
+    return FeedResult(feed.id, "skipped-backoff", reason)
+
+
+async def _poll_guarded(
+    fetcher: Fetcher, feed: Feed, state: feedstate.FeedState, engine: Engine, executor: Executor | None
+) -> tuple[FeedResult, list[PolledItem], feedstate.Outcome]:
+    """One feed; whatever goes wrong is that feed's failure, never the poll's."""
+    try:
+        return await _poll_one(fetcher, feed, state, engine, executor)
+    except Exception as exc:  # noqa: BLE001  (a bug or a hostile document must not stop the other feeds)
+        reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+        return FeedResult(feed.id, "failed", reason), [], feedstate.Outcome(feed.id, feed.url, False, error=reason)
 
 
 async def _poll_one(
@@ -96,29 +121,28 @@ async def _poll_one(
 ) -> tuple[FeedResult, list[PolledItem], feedstate.Outcome]:
     got = await fetcher.get(feed.url, etag=state.etag, last_modified=state.last_modified)
     if got.status == 304:
-        ok = feedstate.Outcome(feed.id, feed.url, True, state.etag, state.last_modified)
+        ok = feedstate.Outcome(feed.id, feed.url, True, got.etag or state.etag, got.last_modified or state.last_modified)
         return FeedResult(feed.id, "not-modified"), [], ok
     if got.error:
         return FeedResult(feed.id, "failed", got.error), [], feedstate.Outcome(feed.id, feed.url, False, error=got.error)
-    parsed = await asyncio.get_running_loop().run_in_executor(
-        executor, _parse, feed, got.body, {**got.headers, "content-location": got.url}
-    )
-    result = FeedResult(feed.id, "ok", bytes_parsed=len(got.body), entries=len(parsed.entries))
+    headers = {**got.headers, "content-location": got.url}
+    try:
+        parsed = await asyncio.get_running_loop().run_in_executor(executor, _parse, feed, got.body, headers)
+    except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh next time
+        global _pool
+        _pool = None
+        parsed = _parse(feed, got.body, headers)
     if parsed.failure:
         return FeedResult(feed.id, "failed", parsed.failure, len(got.body)), [], feedstate.Outcome(feed.id, feed.url, False, error=parsed.failure)
-    result.warnings += parsed.warnings
-    outcome = feedstate.Outcome(feed.id, feed.url, True, got.headers.get("etag"), got.headers.get("last-modified"))
+    result = FeedResult(feed.id, "ok", bytes_parsed=len(got.body), entries=len(parsed.entries), warnings=parsed.warnings)
     with engine.begin() as conn:
         known = known_identities(conn, feed.id, [identity for identity, _ in parsed.entries])
-    items = []
-    for identity, article in parsed.entries:
-        if identity in known:
-            continue
-        if feed.fetch_article and article.url and sum(map(len, article.paragraphs)) < SHORT_SUMMARY:
-            article = await _fetch_page(fetcher, feed, article, result)
-        items.append(PolledItem(feed.id, identity, article))
-    result.new_items = len(items)
-    return result, items, outcome
+    new = [(identity, article) for identity, article in parsed.entries if identity not in known]
+    if feed.fetch_article:
+        new = list(zip([i for i, _ in new], await asyncio.gather(*(_with_page(fetcher, feed, a, result) for _, a in new))))
+    result.new_items = len(new)
+    outcome = feedstate.Outcome(feed.id, feed.url, True, got.etag, got.last_modified)
+    return result, [PolledItem(feed.id, identity, article) for identity, article in new], outcome
 
 
 @dataclass
@@ -133,11 +157,13 @@ def _parse(feed: Feed, body: bytes, headers: dict[str, str]) -> _Parsed:
     worker process when many feeds are polled."""
     parsed = feedparser.parse(body, response_headers=headers)
     warnings: list[str] = []
+    problem = None
     if parsed.bozo and not isinstance(parsed.bozo_exception, feedparser.NonXMLContentType):
         problem = f"{type(parsed.bozo_exception).__name__}: {str(parsed.bozo_exception)[:200]}"
-        if not parsed.entries:
-            kind = " (an HTML page)" if b"<html" in body[:2048].lower() else ""
-            return _Parsed([], [], f"not a feed{kind}: {problem}")
+    if not parsed.entries and (problem or not parsed.version):
+        kind = " (an HTML page)" if b"<html" in body[:4096].lower() else ""
+        return _Parsed([], [], f"not a feed{kind}" + (f": {problem}" if problem else ""))
+    if problem:
         warnings.append(f"malformed feed, good entries kept: {problem}")
     entries: dict[str, Article] = {}
     for entry in parsed.entries:
@@ -165,14 +191,24 @@ def _article(feed: Feed, identity: str, entry: Any) -> Article | None:
         id=hashlib.sha256(f"{feed.id}\n{identity}".encode()).hexdigest()[:16],
         title=title or paragraphs[0][:120],
         paragraphs=paragraphs if title else paragraphs[1:],
-        source=feed.name,
+        source=_entry_source(entry) or feed.name,
         published=datetime(*when[:6], tzinfo=UTC) if when else None,
         url=canonical_url(link) if link and link.lower().startswith(("http://", "https://")) else None,
     )
 
 
-async def _fetch_page(fetcher: Fetcher, feed: Feed, article: Article, result: FeedResult) -> Article:
-    """The linked page's text, when it can be had; else the summary as it was."""
+def _entry_source(entry: Any) -> str | None:
+    """The outlet an aggregator's entry names (RSS ``<source>``, Atom ``<source><title>``)."""
+    source = entry.get("source")
+    title = " ".join(str(source.get("title") or "").split()) if isinstance(source, dict) else ""
+    return title or None
+
+
+async def _with_page(fetcher: Fetcher, feed: Feed, article: Article, result: FeedResult) -> Article:
+    """The article with its linked page's text when it carries only a summary and the page can be
+    had; else as it was."""
+    if not article.url or sum(map(len, article.paragraphs)) >= SHORT_SUMMARY:
+        return article
     guard = not (feed.allow_private or allow_private_addresses())
     got = await fetcher.get(article.url or "", guard=guard)
     if not got.ok:

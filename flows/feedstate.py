@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from flows.db import feeds
+from flows.db import feeds, upsert
 
 BACKOFF_START = timedelta(minutes=5)
 BACKOFF_MAX = timedelta(hours=24)
@@ -20,9 +20,10 @@ class FeedState:
     last_modified: str | None = None
     failures: int = 0
     next_attempt_at: datetime | None = None
+    last_error: str | None = None
 
     def due(self, now: datetime) -> bool:
-        return self.next_attempt_at is None or _aware(self.next_attempt_at) <= now
+        return self.next_attempt_at is None or self.next_attempt_at <= now
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,24 @@ class Outcome:
 
 def load(engine: Engine) -> dict[str, FeedState]:
     with engine.begin() as conn:
-        rows = conn.execute(sa.select(feeds.c.id, feeds.c.etag, feeds.c.last_modified, feeds.c.failures, feeds.c.next_attempt_at))
-        return {r.id: FeedState(r.etag, r.last_modified, r.failures, r.next_attempt_at) for r in rows}
+        rows = conn.execute(sa.select(feeds.c.id, feeds.c.etag, feeds.c.last_modified, feeds.c.failures, feeds.c.next_attempt_at, feeds.c.last_error))
+        return {r.id: FeedState(r.etag, r.last_modified, r.failures, _aware(r.next_attempt_at), r.last_error) for r in rows}
+
+
+def due(engine: Engine, feed_id: str, now: datetime) -> bool:
+    with engine.begin() as conn:
+        at = conn.execute(sa.select(feeds.c.next_attempt_at).where(feeds.c.id == feed_id)).scalar()
+    return at is None or _aware(at) <= now  # type: ignore[operator]
+
+
+def backoff(failures: int) -> timedelta:
+    """The wait after ``failures`` failures in a row: 5 min, 10, 20, ... at most 24 h."""
+    return min(BACKOFF_START * 2 ** min(failures - 1, 20), BACKOFF_MAX)
 
 
 def record(engine: Engine, outcomes: list[Outcome], previous: dict[str, FeedState], now: datetime) -> None:
     """Record a whole poll in one transaction: validators on success, back-off on failure."""
+    now = now.astimezone(UTC)  # SQLite keeps no offset: store UTC
     with engine.begin() as conn:
         for o in outcomes:
             before = previous.get(o.feed_id, FeedState())
@@ -54,11 +67,9 @@ def record(engine: Engine, outcomes: list[Outcome], previous: dict[str, FeedStat
             else:
                 failures = before.failures + 1
                 values = {"url": o.url, "last_attempt_at": now, "failures": failures, "last_error": o.error,
-                          "next_attempt_at": now + min(BACKOFF_START * 2 ** (failures - 1), BACKOFF_MAX)}
-            updated = conn.execute(feeds.update().where(feeds.c.id == o.feed_id).values(**values)).rowcount
-            if not updated:
-                conn.execute(feeds.insert().values(id=o.feed_id, **{"failures": 0, **values}))
+                          "next_attempt_at": now + backoff(failures)}
+            conn.execute(upsert(conn, feeds).values(id=o.feed_id, **values).on_conflict_do_update(index_elements=[feeds.c.id], set_=values))
 
 
-def _aware(d: datetime) -> datetime:
-    return d if d.tzinfo else d.replace(tzinfo=UTC)
+def _aware(d: datetime | None) -> datetime | None:
+    return d if d is None or d.tzinfo else d.replace(tzinfo=UTC)

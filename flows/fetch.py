@@ -1,12 +1,14 @@
 """Polite, hardened HTTP fetching on one httpx client.
 
 Every fetch is bounded: a global and a per-host concurrency limit, connect and
-read timeouts and a total deadline (a server that drips one byte a second is
-cut off), a size limit counted on the decoded bytes (a gzip bomb stops at the
-limit), and a redirect limit. Redirects are followed here, hop by hop, so that
-for untrusted links (article pages named by feeds) every hop's address is
-checked: private, loopback, link-local and reserved addresses are refused
-before any connection is made. A failure never raises: it is a reason string.
+read timeouts and a total deadline around the whole streamed read (a server that
+drips one byte a second is cut off), a size limit counted on the decoded bytes
+(a gzip bomb stops at the limit), and a redirect limit. Redirects are followed
+here, hop by hop, so that for untrusted links (article pages named by feeds)
+every hop is checked: a host that resolves to a private, loopback, link-local,
+reserved, multicast or unspecified address is refused before any connection,
+and the connection goes to the address that was checked (no DNS rebinding in
+between). A failure never raises: it is a one-line reason.
 """
 
 from __future__ import annotations
@@ -18,17 +20,18 @@ import zlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
-USER_AGENT = "tocsin/0.1 (news-threat monitor; +https://github.com/tocsin/tocsin)"
+USER_AGENT = "tocsin/0.1 (+https://github.com/tocsin/tocsin)"
+KEPT_HEADERS = ("etag", "last-modified", "content-type", "content-location")
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 
 @dataclass(frozen=True)
 class Limits:
-    concurrency: int = 32
+    concurrency: int = 64
     per_host: int = 4
     connect_timeout: float = 5.0
     read_timeout: float = 10.0
@@ -39,15 +42,25 @@ class Limits:
 
 @dataclass
 class Fetched:
+    """One fetch: ``url`` is the final address (after redirects); ``error`` a reason, or None."""
+
     url: str
     status: int | None = None
     body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # KEPT_HEADERS only, lower-case names
     error: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None and self.status == 200
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
 
 
 class Refused(Exception):
@@ -60,12 +73,14 @@ async def system_resolver(host: str, port: int) -> list[str]:
 
 
 class Fetcher:
-    """``async with Fetcher(limits) as f: await f.get(url, ...)``."""
+    """``async with Fetcher(limits) as f: await f.get(url, ...)``.
+
+    ``resolver`` and ``allowed`` (addresses to treat as public) exist for tests of the guard."""
 
     def __init__(self, limits: Limits = Limits(), *, resolver: Resolver = system_resolver, allowed: frozenset[str] = frozenset()) -> None:
         self.limits = limits
         self.resolver = resolver
-        self.allowed = allowed  # addresses treated as public (tests)
+        self.allowed = allowed
         self._all = asyncio.Semaphore(limits.concurrency)
         self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(limits.per_host))
         self._client = httpx.AsyncClient(
@@ -86,12 +101,13 @@ class Fetcher:
         await self._client.aclose()
 
     async def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None, guard: bool = False) -> Fetched:
-        """GET ``url``; with ``guard``, refuse every hop that resolves to a non-public address."""
+        """GET ``url`` (conditionally, given validators); with ``guard``, refuse every hop whose
+        host is not a public address."""
         try:
             async with asyncio.timeout(self.limits.total_timeout):
                 return await self._get(url, etag, last_modified, guard)
         except TimeoutError:
-            return Fetched(url, error=f"timeout after {self.limits.total_timeout:g} s")
+            return Fetched(url, error=f"timeout after {self.limits.total_timeout:g}s")
         except Refused as exc:
             return Fetched(url, error=str(exc))
         except httpx.TimeoutException:
@@ -111,15 +127,20 @@ class Fetcher:
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise Refused(f"not an http(s) address: {url[:200]}")
+            target, extensions, hop_headers = url, {}, headers
             if guard:
-                await self._check_public(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-            async with self._all, self._hosts[parts.hostname]:
-                response = await self._client.send(self._client.build_request("GET", url, headers=headers), stream=True)
+                address = await self._public_address(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+                target = _with_host(parts, address)
+                extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
+                hop_headers = {**headers, "Host": parts.netloc.rpartition("@")[2]}
+            async with self._hosts[parts.hostname], self._all:
+                request = self._client.build_request("GET", target, headers=hop_headers, extensions=extensions)
+                response = await self._client.send(request, stream=True)
                 try:
                     if response.status_code in (301, 302, 303, 307, 308) and "location" in response.headers:
                         url = urljoin(url, response.headers["location"])
                         continue
-                    kept = {k: response.headers[k] for k in ("etag", "last-modified", "content-type", "content-location") if k in response.headers}
+                    kept = {k: response.headers[k] for k in KEPT_HEADERS if k in response.headers}
                     if response.status_code == 304:
                         return Fetched(url, 304, headers=kept)
                     if response.status_code != 200:
@@ -127,10 +148,11 @@ class Fetcher:
                     return Fetched(url, 200, await self._read(response), kept)
                 finally:
                     await response.aclose()
-        raise Refused(f"too many redirects (more than {self.limits.max_redirects})")
+        raise Refused(f"too many redirects ({self.limits.max_redirects})")
 
     async def _read(self, response: httpx.Response) -> bytes:
-        """The body, decoded here from raw bytes so that no chunk can inflate past the limit."""
+        """The body, decompressed here from the raw stream with a bounded output per step, so that
+        no single chunk can inflate past the limit (httpx would inflate a whole chunk at once)."""
         limit = self.limits.max_bytes
         encoding = response.headers.get("content-encoding", "identity").lower().strip()
         declared = response.headers.get("content-length", "")
@@ -140,8 +162,7 @@ class Fetcher:
             raise Refused(f"unsupported content-encoding {encoding[:20]!r}")
         inflate = None if encoding == "identity" else zlib.decompressobj(32 + zlib.MAX_WBITS if "gzip" in encoding else zlib.MAX_WBITS)
         body = bytearray()
-        async for raw in response.aiter_raw():
-            chunk = raw
+        async for chunk in response.aiter_raw():
             while chunk:
                 if inflate is None:
                     body += chunk
@@ -156,15 +177,37 @@ class Fetcher:
                     raise Refused(f"response larger than {_mb(limit)}")
         return bytes(body)
 
-    async def _check_public(self, host: str, port: int) -> None:
+    async def _public_address(self, host: str, port: int) -> str:
+        """The address to connect to for ``host``; Refused unless every address it has is public."""
         try:
-            addresses = [host] if _is_ip(host) else await self.resolver(host, port)
+            addresses = [host.strip("[]")] if _is_ip(host) else await self.resolver(host, port)
         except (OSError, UnicodeError):
             raise Refused(f"cannot resolve host {host}") from None
+        if not addresses:
+            raise Refused(f"cannot resolve host {host}")
         for a in addresses:
             ip = ipaddress.ip_address(a.split("%")[0])
-            if a not in self.allowed and not ip.is_global:
-                raise Refused(f"refused non-public address {ip} for host {host}")
+            if a not in self.allowed and not is_public(ip):
+                raise Refused(f"refused private address {ip}" + ("" if str(ip) == host else f" (for {host})"))
+        return addresses[0]
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Globally routable unicast; an IPv6 address embedding an IPv4 one (mapped, 6to4, NAT64)
+    is judged by that IPv4 address."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None)
+        if embedded is not None:
+            return is_public(embedded)
+    return ip.is_global and not ip.is_multicast
+
+
+def _with_host(parts, address: str) -> str:  # type: ignore[no-untyped-def]
+    host = f"[{address}]" if ":" in address else address
+    return urlunsplit((parts.scheme, host + (f":{parts.port}" if parts.port else ""), parts.path, parts.query, ""))
 
 
 def _is_ip(host: str) -> bool:
@@ -176,12 +219,19 @@ def _is_ip(host: str) -> bool:
 
 
 def _connect_reason(exc: httpx.ConnectError) -> str:
-    text = str(exc)
-    if "Name or service not known" in text or "Temporary failure in name resolution" in text or "nodename nor servname" in text:
+    causes: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and len(causes) < 10:
+        causes.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    text = " ".join(str(c) for c in causes)
+    if any(isinstance(c, socket.gaierror) for c in causes) or any(
+        s in text for s in ("Name or service not known", "Temporary failure in name resolution", "nodename nor servname", "No address associated")
+    ):
         return "cannot resolve host"
-    if "Connection refused" in text:
+    if any(isinstance(c, ConnectionRefusedError) for c in causes) or "Connection refused" in text:
         return "connection refused"
-    return f"cannot connect: {text[:200]}"
+    return f"cannot connect: {str(exc)[:200]}"
 
 
 def _mb(n: int) -> str:

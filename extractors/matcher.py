@@ -166,7 +166,7 @@ def _starts_word(t: str, i: int) -> bool:
     return True
 
 
-def _ends_word(t: str, j: int) -> bool:
+def _ends_word(t: str, j: int, possessive: bool = True) -> bool:
     last, c = t[j - 1], t[j]
     if not last.isalnum():
         return not (last == "." and c.isalnum())
@@ -177,7 +177,7 @@ def _ends_word(t: str, j: int) -> bool:
         if c == "'":
             if not (last.isalpha() and d.isalpha()):
                 return True
-            return d == "s" and (j + 2 == len(t) or _ends_word(t, j + 2))
+            return possessive and d == "s" and (j + 2 == len(t) or _ends_word(t, j + 2, possessive=False))
         if c == ".":
             return not d.isalnum()
         return not (last.isdigit() and d.isdigit())

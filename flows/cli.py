@@ -59,28 +59,45 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
+    if not args.once:
+        print("tocsin: monitor runs one pass with --once; for a schedule use `tocsin serve`", file=sys.stderr)
+        return 2
     load_compiled(args.watchlist)
     load_feeds(args.feeds)
     from flows.monitor import monitor
 
-    if not args.once:
-        print("tocsin: monitor runs one pass with --once; for a schedule use `tocsin serve`", file=sys.stderr)
-        return 2
-    summary = monitor(watchlist=args.watchlist, feeds=args.feeds)
+    state = monitor(watchlist=args.watchlist, feeds=args.feeds, return_state=True)
+    if not state.is_completed():
+        print(f"tocsin: the monitor run failed: {state.message}", file=sys.stderr)
+        return 1
+    summary = state.result()
+    for feed, reason in summary["feeds"]["failed"].items():
+        print(f"tocsin: feed {feed}: {reason}", file=sys.stderr)
     print(json.dumps(summary, indent=2, default=str))
     return 0
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    load_compiled(args.watchlist)
     from flows.monitor import backfill, dask_runner
+    from flows.pipeline import Config, load
 
+    rules = tuple(r.strip() for r in args.rules.split(",") if r.strip()) if args.rules else None
+    load(Config(args.watchlist, rules=rules))
+    if args.workers < 1:
+        raise ValueError(f"--workers must be at least 1, not {args.workers}")
     flow = backfill.with_options(task_runner=dask_runner(args.dask, args.workers)) if args.dask else backfill
-    summary = flow(
+    state = flow(
         path=args.path, watchlist=args.watchlist, dry_run=args.dry_run, since=args.since,
-        rules=args.rules.split(",") if args.rules else None, progress=sys.stderr.isatty(),
+        rules=list(rules) if rules else None, progress=sys.stderr.isatty(), return_state=True,
     )
+    if not state.is_completed():
+        print(f"tocsin: the backfill run failed: {state.message}", file=sys.stderr)
+        return 1
+    summary = state.result()
     print(json.dumps(summary, indent=2, default=str))
+    if summary["errors"]:
+        print(f"tocsin: could not read {summary['errors']} of the files or lines (listed in the run's summary artifact)", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -89,7 +106,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     load_feeds(args.feeds)
     from flows.serve import serve
 
-    return serve(watchlist=args.watchlist, feeds=args.feeds, every=args.every)
+    return serve(watchlist=args.watchlist, feeds=args.feeds, every=args.every, cron=args.cron)
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
@@ -116,6 +133,13 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return 0
 
 
+def _iso_date(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date: {value!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tocsin", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -140,13 +164,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("backfill", cmd_backfill, "scan a directory of article files as a flow run")
     p.add_argument("path", nargs="?", default="seeds/", metavar="DIR", help="directory, file or glob (default seeds/)")
     p.add_argument("--dry-run", action="store_true", help="scan and report; record and deliver nothing")
-    p.add_argument("--since", type=datetime.fromisoformat, help="skip articles published before this ISO date")
+    p.add_argument("--since", type=_iso_date, metavar="DATE",
+                   help="skip articles published before this ISO date (UTC unless given; a file's mtime if undated)")
     p.add_argument("--rules", help="comma-separated rule ids to run (default: all)")
     p.add_argument("--dask", metavar="ADDRESS", help="run on Dask: `local` for a local cluster, or a scheduler address")
     p.add_argument("--workers", type=int, default=2, help="worker processes of a local Dask cluster (default 2)")
 
     p = command("serve", cmd_serve, "run the monitor on a schedule")
-    p.add_argument("--every", type=int, default=600, metavar="SECONDS", help="seconds between runs (default 600)")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--every", type=int, default=600, metavar="SECONDS", help="seconds between runs (default 600)")
+    when.add_argument("--cron", metavar="EXPR", help='a cron schedule instead, e.g. "*/10 * * * *" (UTC)')
 
     p = command("alerts", cmd_alerts, "list recorded alerts, newest first")
     p.add_argument("--rule", help="only this rule")

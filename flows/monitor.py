@@ -7,10 +7,12 @@ Overlapping runs cannot page twice: the outbox keys alerts by rule and story.
 
 from __future__ import annotations
 
+import glob
 import sys
 import time
 from collections import deque
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
@@ -20,37 +22,44 @@ from prefect import flow, get_run_logger, task
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
+from prefect.states import Failed, State
 
 from extractors.feedlist import load_feeds
-from flows import outbox
+from flows import outbox, settings
 from flows.articles import iter_article_paths
 from flows.db import connect
 from flows.pipeline import BatchStats, Config, load, process_batch, process_files
 from flows.settings import DEFAULT_FEEDS, DEFAULT_WATCHLIST
 
 ARTICLE_BATCH = 200
-FILE_CHUNK = 500
-WINDOW = 8  # chunks in flight at once: enough to keep a few workers busy, few enough to bound memory
+FILE_CHUNK = 2000  # files per task: a Prefect task on Dask costs ~75 ms, so a chunk must carry seconds of work
+SEVERITIES = ["critical", "high", "medium", "low", "info"]
+WINDOW = 16  # chunks in flight at once: enough to keep many workers busy, few enough to bound memory
 
 
 @task(cache_policy=NONE)
-def validate(config: Config, feeds: str | None = None) -> None:
-    """Load the configuration; a bad one fails the run here, before any work."""
-    load(config)
-    if feeds is not None:
-        load_feeds(feeds)
+def validate(config: Config, feeds: str | None = None) -> str | None:
+    """Load the configuration; what is wrong with it (one line per error), or None.
+    Returned rather than raised: the run fails on it at once, with no traceback."""
+    try:
+        load(config)
+        if feeds is not None:
+            load_feeds(feeds)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 @task(cache_policy=NONE, retries=2, retry_delay_seconds=10)
-def poll(feeds_path: str, state_url: str | None) -> Any:
+def poll(feeds_path: str, state_url: str) -> Any:
     from flows.feeds import poll_feeds_sync
 
     return poll_feeds_sync(load_feeds(feeds_path).feeds, connect(state_url))
 
 
 @task(cache_policy=NONE)
-def scan_and_record(config: Config, pairs: list[Any], dry_run: bool = False) -> BatchStats:
-    return process_batch(config, pairs, dry_run=dry_run)
+def scan_and_record(config: Config, pairs: list[Any]) -> BatchStats:
+    return process_batch(config, pairs)
 
 
 @task(cache_policy=NONE)
@@ -64,27 +73,39 @@ def deliver(config: Config) -> str:
     return str(outbox.drain(connect(config.state_url), watchlist))
 
 
+def _invalid(problem: str) -> State:
+    get_run_logger().error("invalid configuration:\n%s", problem)
+    return Failed(message=f"invalid configuration: {problem}")
+
+
 @flow(name="monitor")
-def monitor(watchlist: str = str(DEFAULT_WATCHLIST), feeds: str = str(DEFAULT_FEEDS), state_url: str | None = None) -> dict[str, Any]:
+def monitor(watchlist: str = str(DEFAULT_WATCHLIST), feeds: str = str(DEFAULT_FEEDS), state_url: str | None = None) -> Any:
     """Poll every feed, scan and record new articles, deliver new alerts."""
-    started = time.perf_counter()
-    config = Config(str(Path(watchlist).resolve()), state_url)
-    validate(config, str(Path(feeds).resolve()))
-    polled = poll(str(Path(feeds).resolve()), state_url)
-    t_poll = time.perf_counter() - started
+    clock = _Clock()
+    config = Config(str(Path(watchlist).resolve()), state_url or settings.state_url())
+    feeds = str(Path(feeds).resolve())
+    if problem := validate(config, feeds):
+        return _invalid(problem)
+    polled = poll(feeds, config.state_url)
+    clock.lap("poll")
     stats = BatchStats()
     items = [(i.feed_id, i.identity, i.article) for i in polled.items]
     for start in range(0, len(items), ARTICLE_BATCH):
         stats.add(scan_and_record(config, items[start : start + ARTICLE_BATCH]))
+    clock.lap("scan and record")
     delivery = deliver(config)
-    timings = {"poll": t_poll, "total": time.perf_counter() - started}
-    feed_lines = [f"- `{r.feed_id}`: {r.status}" + (f" — {r.reason}" if r.reason else "") for r in polled.results]
-    _publish("monitor", stats, delivery, timings, feed_lines)
-    summary = _summary(stats, delivery, timings)
+    clock.lap("deliver")
+    failed = {r.feed_id: r.reason for r in polled.results if r.status == "failed"}
+    feed_lines = [
+        f"- {len(polled.results)} polled, {len(failed)} failed, {len(polled.items)} new items",
+        *(f"- `{r.feed_id}`: {r.status}" + (f" — {r.reason}" if r.reason else "") for r in polled.results),
+    ]
+    _publish("monitor", stats, delivery, clock.laps, feed_lines)
+    summary = _summary(stats, delivery, clock.laps)
     summary["feeds"] = {
         "polled": len(polled.results),
         "new_items": len(polled.items),
-        "failed": {r.feed_id: r.reason for r in polled.results if r.status == "failed"},
+        "failed": failed,
         "warnings": {r.feed_id: r.warnings[:5] for r in polled.results if r.warnings},
     }
     get_run_logger().info("monitor: %s", summary)
@@ -95,45 +116,94 @@ def monitor(watchlist: str = str(DEFAULT_WATCHLIST), feeds: str = str(DEFAULT_FE
 def backfill(
     path: str = "seeds/", watchlist: str = str(DEFAULT_WATCHLIST), dry_run: bool = False, since: datetime | None = None,
     rules: list[str] | None = None, state_url: str | None = None, chunk: int = FILE_CHUNK, progress: bool = False,
-) -> dict[str, Any]:
-    """Scan a directory (or glob) of article files; record and deliver like ``monitor`` unless ``dry_run``."""
-    started = time.perf_counter()
-    config = Config(str(Path(watchlist).resolve()), state_url, tuple(rules) if rules else None)
-    validate(config)
+) -> Any:
+    """Scan a directory, file or glob of article files; record and deliver like ``monitor``
+    unless ``dry_run`` (scan and report only). Files stream in chunks of ``chunk``, at most
+    ``WINDOW`` chunks in flight, so memory stays flat however many there are."""
+    clock = _Clock()
+    config = Config(str(Path(watchlist).resolve()), state_url or settings.state_url(), tuple(rules) if rules else None)
+    if problem := validate(config):
+        return _invalid(problem)
     stats = BatchStats()
-    in_flight: deque[Any] = deque()  # a bounded window keeps memory flat however many files
+    bar = _Progress(progress)
+    in_flight: deque[Any] = deque()
     for paths in _chunks(path, chunk):
         in_flight.append(scan_files.submit(config, paths, dry_run, since))
         if len(in_flight) >= WINDOW:
             stats.add(in_flight.popleft().result())
-            _progress(stats, progress)
+            bar.show(stats)
     while in_flight:
         stats.add(in_flight.popleft().result())
-        _progress(stats, progress)
-    if progress:
-        sys.stderr.write("\n")
-    delivery = "dry run: nothing delivered" if dry_run else deliver(config)
-    timings = {"total": time.perf_counter() - started}
-    _publish("backfill", stats, delivery, timings, [f"- {e}" for e in stats.errors[:50]])
-    summary = _summary(stats, delivery, timings)
+        bar.show(stats)
+    bar.close()
+    clock.lap("scan and record")
+    clock.laps["work in tasks"] = stats.seconds
+    delivery = "dry run: nothing recorded or delivered" if dry_run else deliver(config)
+    clock.lap("deliver")
+    details = [f"- {e}" for e in stats.errors[:50]]
+    if stats.error_count > len(details):
+        details.append(f"- … and {stats.error_count - len(details)} more")
+    _publish("backfill", stats, delivery, clock.laps, details)
+    summary = _summary(stats, delivery, clock.laps)
     get_run_logger().info("backfill: %s", summary)
     return summary
 
 
-def dask_runner(address: str, workers: int = 2):  # type: ignore[no-untyped-def]
+def dask_runner(address: str, workers: int = 2) -> Any:
     """A Dask task runner: ``local`` starts a LocalCluster of ``workers`` processes; anything
-    else is the address of an existing scheduler."""
+    else is the address of an existing scheduler. Its workers report to the flow's Prefect API,
+    the ephemeral one included (each would otherwise start a server of its own)."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
     from prefect_dask import DaskTaskRunner
 
+    class Runner(DaskTaskRunner):
+        def __enter__(self) -> Any:
+            self._api = ExitStack()
+            if not PREFECT_API_URL.value():
+                url = str(get_client(sync_client=True).api_url)
+                self._api.enter_context(temporary_settings(updates={PREFECT_API_URL: url}))
+            return super().__enter__()
+
+        def __exit__(self, *exc: Any) -> None:
+            try:
+                super().__exit__(*exc)
+            finally:
+                self._api.close()
+
     if address == "local":
-        return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "processes": True, "threads_per_worker": 1, "dashboard_address": None})
-    return DaskTaskRunner(address=address)
+        return Runner(cluster_kwargs={"n_workers": workers, "processes": True, "threads_per_worker": 1, "dashboard_address": None})
+    return Runner(address=address)
 
 
-def _progress(stats: BatchStats, show: bool) -> None:
-    if show:
-        sys.stderr.write(f"\r{stats.articles} articles, {stats.new_articles} new, {stats.alerts} alerts, {len(stats.errors)} errors")
-        sys.stderr.flush()
+class _Clock:
+    def __init__(self) -> None:
+        self.started = self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps.pop("total", None)
+        self.laps[name], self.last = now - self.last, now
+        self.laps["total"] = now - self.started  # kept last
+
+
+class _Progress:
+    """One self-rewriting line on stderr (when asked, e.g. on a terminal)."""
+
+    def __init__(self, show: bool) -> None:
+        self.show_it, self.started = show, time.perf_counter()
+
+    def show(self, stats: BatchStats) -> None:
+        if self.show_it:
+            rate = stats.articles / max(time.perf_counter() - self.started, 1e-9)
+            sys.stderr.write(f"\r{stats.articles:,} articles ({rate:,.0f}/s), {stats.new_articles:,} new, "
+                             f"{stats.alerts:,} alerts, {stats.skipped:,} skipped, {stats.error_count:,} errors ")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.show_it:
+            sys.stderr.write("\n")
 
 
 def _chunks(path: str, size: int) -> Iterator[list[str]]:
@@ -142,29 +212,34 @@ def _chunks(path: str, size: int) -> Iterator[list[str]]:
         yield chunk
 
 
-def _expand(path: str) -> list[Path]:
+def _expand(path: str) -> list[str]:
     if any(c in path for c in "*?["):
-        return sorted(Path().glob(path))
-    return [Path(path)]
+        return sorted(glob.iglob(path, recursive=True)) or [path]  # no match: reported as unreadable
+    return [path]
 
 
 def _summary(stats: BatchStats, delivery: str, timings: dict[str, float]) -> dict[str, Any]:
     return {
         "articles": stats.articles, "new_articles": stats.new_articles, "new_stories": stats.new_stories,
-        "alerts": dict(stats.alerts_by_severity), "errors": len(stats.errors), "delivery": delivery,
-        "seconds": round(timings["total"], 2),
+        "skipped": stats.skipped, "alerts": dict(stats.alerts_by_severity), "errors": stats.error_count,
+        "delivery": delivery, "seconds": round(timings["total"], 2),
+        "timings": {k: round(v, 2) for k, v in timings.items()},
     }
 
 
 def _publish(kind: str, stats: BatchStats, delivery: str, timings: dict[str, float], details: list[str]) -> None:
+    shown = f"the first {len(stats.alert_rows)} of " if len(stats.alert_rows) < stats.alerts else ""
     create_table_artifact(
-        key=f"{kind}-alerts", table=stats.alert_rows or [{"rule": "", "severity": "", "actors": "", "outlet": "", "link": ""}],
-        description=f"Alerts raised by this {kind} run",
+        key=f"{kind}-alerts", table=stats.alert_rows,
+        description=f"Alerts raised by this {kind} run: {shown}{stats.alerts}" if stats.alerts else f"No alerts raised by this {kind} run",
     )
-    severities = ", ".join(f"{k}: {v}" for k, v in sorted(stats.alerts_by_severity.items())) or "none"
+    by_rank = sorted(stats.alerts_by_severity.items(), key=lambda kv: SEVERITIES.index(kv[0]) if kv[0] in SEVERITIES else 0)
+    severities = ", ".join(f"{k}: {v}" for k, v in by_rank) or "none"
     lines = [
         f"# tocsin {kind}",
-        f"- articles read: {stats.articles}; new: {stats.new_articles}; new stories: {stats.new_stories}",
+        f"- articles read: {stats.articles}; new: {stats.new_articles}; new stories: {stats.new_stories}"
+        + (f"; skipped (before --since): {stats.skipped}" if stats.skipped else "")
+        + (f"; unreadable: {stats.error_count}" if stats.error_count else ""),
         f"- alerts by severity: {severities}",
         f"- delivery: {delivery}",
         "- timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()),

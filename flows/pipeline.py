@@ -7,10 +7,11 @@ against it.
 from __future__ import annotations
 
 import os
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,13 +27,20 @@ from flows.db import connect
 from flows.entries import Item, record_batch
 
 MAX_ALERT_ROWS = 500  # alert rows a run keeps for its artifact table
+MAX_ERRORS = 100  # problem lines a run keeps (all are counted)
+ARTICLE_BATCH = 500  # articles recorded per transaction
 
 
 @dataclass
 class BatchStats:
+    """Counters of a batch or a whole run; the lists are capped so a run's memory stays flat."""
+
     articles: int = 0
     new_articles: int = 0
     new_stories: int = 0
+    skipped: int = 0  # older than ``since``
+    seconds: float = 0.0  # spent reading, scanning and recording (summed over workers)
+    error_count: int = 0
     errors: list[str] = field(default_factory=list)
     alerts_by_severity: Counter[str] = field(default_factory=Counter)
     alert_rows: list[dict[str, Any]] = field(default_factory=list)
@@ -41,7 +49,10 @@ class BatchStats:
         self.articles += other.articles
         self.new_articles += other.new_articles
         self.new_stories += other.new_stories
-        self.errors += other.errors[: max(0, 100 - len(self.errors))]
+        self.skipped += other.skipped
+        self.seconds += other.seconds
+        self.error_count += other.error_count
+        self.errors += other.errors[: max(0, MAX_ERRORS - len(self.errors))]
         self.alerts_by_severity.update(other.alerts_by_severity)
         self.alert_rows += other.alert_rows[: max(0, MAX_ALERT_ROWS - len(self.alert_rows))]
 
@@ -72,7 +83,11 @@ def _load(path: str, mtime: float, rules: tuple[str, ...] | None) -> tuple[Watch
 
 def load(config: Config) -> tuple[Watchlist, CompiledWatchlist]:
     """The watch list and its compiled form, compiled once per process and file version."""
-    return _load(config.watchlist, os.path.getmtime(config.watchlist), config.rules)
+    try:
+        mtime = os.path.getmtime(config.watchlist)
+    except OSError:
+        mtime = 0.0  # load_watchlist reports it
+    return _load(config.watchlist, mtime, config.rules)
 
 
 def process_batch(
@@ -103,15 +118,40 @@ def process_batch(
     return stats
 
 
-def process_files(config: Config, paths: Iterable[str | Path], *, dry_run: bool = False, since: datetime | None = None) -> BatchStats:
-    """Read, scan and record article files (one transaction for the lot)."""
-    pairs: list[tuple[str, str, Article]] = []
-    errors: list[str] = []
+def process_files(
+    config: Config, paths: Iterable[str | Path], *, dry_run: bool = False, since: datetime | None = None,
+    batch: int = ARTICLE_BATCH,
+) -> BatchStats:
+    """Read, scan and record article files, ``batch`` articles per transaction, so a large
+    JSON-lines file streams too. ``since`` skips articles published before it (the file's
+    modification time stands in for a missing date; a naive ``since`` is UTC)."""
+    started = time.perf_counter()
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    stats, pairs = BatchStats(), []
     for path, item in iter_articles(paths):
         if isinstance(item, ArticleError):
-            errors.append(f"{path}: {item}")
-        elif since is None or item.published is None or item.published >= since:
+            stats.error_count += 1
+            if len(stats.errors) < MAX_ERRORS:
+                stats.errors.append(f"{path}: {item}")
+        elif since is not None and _when(item, path) < since:
+            stats.skipped += 1
+        else:
             pairs.append(("files", item.path or str(path), item))
-    stats = process_batch(config, pairs, dry_run=dry_run)
-    stats.errors = errors + stats.errors
+            if len(pairs) >= batch:
+                stats.add(process_batch(config, pairs, dry_run=dry_run))
+                pairs = []
+    if pairs:
+        stats.add(process_batch(config, pairs, dry_run=dry_run))
+    stats.seconds = time.perf_counter() - started
     return stats
+
+
+def _when(article: Article, path: Path) -> datetime:
+    if article.published is not None:
+        p = article.published
+        return p if p.tzinfo else p.replace(tzinfo=UTC)
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    except OSError:
+        return datetime.max.replace(tzinfo=UTC)

@@ -25,11 +25,16 @@ from flows.settings import tocsin_home
 SERVER_START_TIMEOUT = 120.0
 
 
-def serve(*, watchlist: str, feeds: str, every: int = 600) -> int:
+def serve(*, watchlist: str, feeds: str, every: int = 600, cron: str | None = None) -> int:
+    """Serve the ``monitor`` deployment every ``every`` seconds (or on ``cron``) until stopped."""
+    schedule = {"cron": _cron(cron)} if cron else {"interval": every}
+    if not cron and every < 1:
+        raise ValueError(f"--every must be at least 1 second, not {every}")
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         with _prefect_api() as api:
             from prefect import serve as prefect_serve
+            from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
             from prefect.settings import PREFECT_API_URL, temporary_settings
 
             from flows.monitor import monitor
@@ -37,12 +42,13 @@ def serve(*, watchlist: str, feeds: str, every: int = 600) -> int:
             with temporary_settings(updates={PREFECT_API_URL: api}):
                 deployment = monitor.to_deployment(
                     name="tocsin-monitor",
-                    interval=every,
+                    **schedule,
                     parameters={"watchlist": str(Path(watchlist).resolve()), "feeds": str(Path(feeds).resolve())},
-                    concurrency_limit=1,
+                    concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
                     description="Poll every feed, scan new articles, deliver alerts.",
                 )
-                print(f"tocsin: serving the monitor every {every} s; Prefect UI at {api.removesuffix('/api')}", flush=True)
+                when = f"on cron {cron!r}" if cron else f"every {every} s"
+                print(f"tocsin: serving the monitor {when}; Prefect UI at {api.removesuffix('/api')}", flush=True)
                 prefect_serve(deployment, print_starting_message=False)
     except KeyboardInterrupt:
         print("tocsin: stopped", file=sys.stderr)
@@ -50,6 +56,16 @@ def serve(*, watchlist: str, feeds: str, every: int = 600) -> int:
         print(f"tocsin: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _cron(expr: str) -> str:
+    from prefect.client.schemas.schedules import CronSchedule
+
+    try:
+        CronSchedule(cron=expr)
+    except ValueError:
+        raise ValueError(f"not a cron expression: {expr!r}") from None
+    return expr
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -60,6 +76,10 @@ def _interrupt(signum: int, frame: object) -> None:
 def _prefect_api() -> Iterator[str]:
     """The Prefect API to serve against: ``PREFECT_API_URL``, else a local server started here."""
     if url := os.environ.get("PREFECT_API_URL"):
+        try:
+            httpx.get(f"{url.rstrip('/')}/health", timeout=10).raise_for_status()
+        except httpx.HTTPError as exc:
+            raise RuntimeError(f"no Prefect API answers at PREFECT_API_URL ({type(exc).__name__})") from None
         yield url
         return
     port = _free_port()
@@ -69,6 +89,7 @@ def _prefect_api() -> Iterator[str]:
         server = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
     api = f"http://127.0.0.1:{port}/api"
     try:
@@ -79,6 +100,16 @@ def _prefect_api() -> Iterator[str]:
     finally:
         os.environ.pop("PREFECT_API_URL", None)
         _stop(server)
+
+
+def _die_with_parent() -> None:
+    """In the server's process (Linux): SIGTERM it if tocsin dies without cleaning up (SIGKILL)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _wait_healthy(api: str, server: subprocess.Popen[bytes], log_path: Path) -> None:

@@ -46,13 +46,42 @@ def watchlist(tmp_path: Path, rules: list[dict[str, Any]]) -> Watchlist:
 
 
 def run_in_processes(target: Any, args: tuple[Any, ...], n: int, timeout: float = 120) -> list[int | None]:
-    """Start ``n`` forked processes running ``target(*args)`` at once; their exit codes."""
-    import multiprocessing
+    """Fork ``n`` processes running ``target(*args)`` at once; their exit codes."""
+    return fork_each(target, [args] * n, timeout)
 
-    ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=target, args=args) for _ in range(n)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=timeout)
-    return [p.exitcode for p in procs]
+
+def fork_each(target: Any, arg_sets: list[tuple[Any, ...]], timeout: float = 120) -> list[int | None]:
+    """Fork one process per ``args`` in ``arg_sets``, running ``target(*args)``, all at once; their
+    exit codes (None: killed after ``timeout``). Plain ``os.fork``: a multiprocessing child's exit
+    fails (code 1, no message) once a Dask cluster has run in this test session."""
+    import os
+    import signal
+    import time
+    import traceback
+
+    pids = []
+    for args in arg_sets:
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                target(*args)
+            except BaseException:
+                traceback.print_exc()
+                code = 1
+            finally:
+                os._exit(code)
+        pids.append(pid)
+    codes: dict[int, int | None] = {}
+    deadline = time.monotonic() + timeout
+    while len(codes) < len(pids) and time.monotonic() < deadline:
+        for pid in pids:
+            if pid not in codes and (status := os.waitpid(pid, os.WNOHANG))[0]:
+                codes[pid] = os.waitstatus_to_exitcode(status[1])
+        time.sleep(0.02)
+    for pid in pids:
+        if pid not in codes:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            codes[pid] = None
+    return [codes[pid] for pid in pids]

@@ -16,7 +16,7 @@ from extractors.scan import AlertResult, Evidence, ScanResult
 from flows import outbox
 from flows.db import alerts, connect, deliveries, entries, stories
 from flows.entries import Item, known_identities, record_batch, story_outlets
-from tests.helpers import run_in_processes
+from tests.helpers import fork_each, run_in_processes
 from tests.test_db import state_url  # noqa: F401  (the fixture)
 from tests.test_fingerprint import FAMILIES, KH_BASRA, KH_THREAT
 
@@ -112,10 +112,7 @@ def test_stories_recorded_by_another_process_are_seen_by_a_running_one(state_url
     engine = connect(state_url)
     one, two, three = copies(KH_THREAT, "threat")
     record_batch(engine, [copies(KH_BASRA)[0]], channels_for=ops, now=NOW)  # this process's index is built
-    child = multiprocessing.get_context("fork").Process(target=_record, args=(state_url, [one]))
-    child.start()
-    child.join(timeout=60)
-    assert child.exitcode == 0
+    assert fork_each(_record, [(state_url, [one])], timeout=60) == [0]
     joined = record_batch(engine, [two], channels_for=ops, now=NOW)[0]
     assert not joined.new_story and joined.alert_ids == []
     assert count(engine, stories) == 2 and count(engine, alerts) == 1
@@ -131,12 +128,8 @@ def test_two_processes_meeting_one_new_story_at_once_give_it_one_story(state_url
     connect(state_url)
     ctx = multiprocessing.get_context("fork")
     barrier = ctx.Barrier(3)
-    procs = [ctx.Process(target=_record_after, args=(barrier, state_url, [c])) for c in copies(KH_THREAT, "threat")]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=60)
-    assert [p.exitcode for p in procs] == [0, 0, 0]
+    arg_sets = [(barrier, state_url, [c]) for c in copies(KH_THREAT, "threat")]
+    assert fork_each(_record_after, arg_sets, timeout=60) == [0, 0, 0]
     engine = connect(state_url)
     assert (count(engine, entries), count(engine, stories), count(engine, alerts)) == (3, 1, 1)
 
@@ -170,10 +163,8 @@ def test_a_failed_batch_leaves_no_trace_in_the_story_index(state_url: str) -> No
 
     with pytest.raises(RuntimeError):
         record_batch(engine, [item("feed-1", "t1", threat[0].article, "threat")], channels_for=fail, now=NOW)
-    child = multiprocessing.get_context("fork").Process(target=_record, args=(state_url, [basra[0]]))
-    child.start()  # another process records another story, which SQLite may give the rolled-back id
-    child.join(timeout=60)
-    assert child.exitcode == 0
+    # another process records another story, which SQLite may give the rolled-back id
+    assert fork_each(_record, [(state_url, [basra[0]])], timeout=60) == [0]
     again = record_batch(engine, [threat[1]], channels_for=ops, now=NOW)[0]
     assert again.new_story and count(engine, stories) == 2
 

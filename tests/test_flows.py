@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -15,11 +18,13 @@ import sqlalchemy as sa
 import yaml
 
 from flows.db import connect
-from flows.monitor import backfill, dask_runner, monitor
+from flows.monitor import backfill, monitor
 from flows.outbox import list_alerts
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, ROOT
 from tests.feeds_fixtures import rss
 from tests.servers import HTTPServer, SMTPServer, respond
+
+pytest_plugins = ["tests.prefect_api"]
 
 PAGE = (
     "<html><head><meta property='og:site_name' content='Wire {n}'></head><body><article><h1>Story {n}</h1>"
@@ -30,16 +35,8 @@ PAGE = (
 )
 
 
-@pytest.fixture(scope="module", autouse=True)
-def prefect_api() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-
-
 @pytest.fixture()
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefect_api: Any) -> Iterator[dict[str, Any]]:
     """Feeds with article pages on a local HTTP server, a local SMTP server and webhook, and config files."""
     monkeypatch.setenv("TOCSIN_ALLOW_PRIVATE_ADDRESSES", "1")
     web, smtp = HTTPServer(), SMTPServer()
@@ -73,38 +70,28 @@ def run_monitor(world: dict[str, Any], state_url: str | None = None) -> dict[str
     return monitor(watchlist=world["watchlist"], feeds=world["feeds"], state_url=state_url or world["state_url"])
 
 
-def test_monitor_polls_scans_records_and_delivers_once(world: dict[str, Any]) -> None:
-    first = run_monitor(world)
-    assert first["new_articles"] == 3 and first["alerts"] == {"high": 3}
+def test_monitor_polls_scans_records_delivers_once_and_publishes_artifacts(world: dict[str, Any], prefect_api: Any) -> None:
+    state = monitor(watchlist=world["watchlist"], feeds=world["feeds"], state_url=world["state_url"], return_state=True)
+    first = state.result()
+    assert first["new_articles"] == 3 and first["new_stories"] == 3 and first["alerts"] == {"high": 3}
     assert first["feeds"]["polled"] == 2 and "dead" in first["feeds"]["failed"]
     assert len(world["smtp"].messages) == 3 and len(world["web"].posted_json("/hook")) == 3
     assert any("will be targeted" in m.as_string() for m in world["smtp"].messages)
-    second = run_monitor(world)
+
+    run = state.state_details.flow_run_id
+    rows = prefect_api.artifact("monitor-alerts", run).data
+    assert sorted(r["link"] for r in rows) == [f"{world['web'].url}/a/{n}" for n in range(3)]
+    assert {(r["rule"], r["severity"], r["actors"]) for r in rows} == {("threat", "high", "kataib-hezbollah")}
+    assert {r["outlet"] for r in rows} == {"Wire"}
+    summary = prefect_api.artifact("monitor-summary", run).data
+    assert "2 polled, 1 failed, 3 new items" in summary and "`dead`: failed" in summary
+    assert "new: 3; new stories: 3" in summary and "alerts by severity: high: 3" in summary and "6 sent" in summary
+
+    state = monitor(watchlist=world["watchlist"], feeds=world["feeds"], state_url=world["state_url"], return_state=True)
+    second = state.result()
     assert second["new_articles"] == 0 and second["alerts"] == {}
     assert len(world["smtp"].messages) == 3 and len(world["web"].posted_json("/hook")) == 3
-
-
-def test_monitor_publishes_artifacts(world: dict[str, Any]) -> None:
-    run_monitor(world)
-    table, summary = asyncio.run(_latest_artifacts("monitor-alerts", "monitor-summary"))
-    rows = json.loads(table.data) if isinstance(table.data, str) else table.data
-    assert len(rows) == 3 and {r["rule"] for r in rows} == {"threat"} and all(r["link"].startswith("http") for r in rows)
-    assert "alerts by severity: high: 3" in summary.data and "`dead`: failed" in summary.data
-
-
-async def _latest_artifacts(*keys: str) -> list[Any]:
-    from prefect.client.orchestration import get_client
-
-    async with get_client() as client:
-        return [await _one(client, k) for k in keys]
-
-
-async def _one(client: Any, key: str) -> Any:
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-    from prefect.client.schemas.sorting import ArtifactSort
-
-    found = await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), sort=ArtifactSort.CREATED_DESC, limit=1)
-    return found[0]
+    assert prefect_api.artifact("monitor-alerts", state.state_details.flow_run_id).data == []
 
 
 def test_overlapping_monitor_runs_page_once(world: dict[str, Any]) -> None:
@@ -138,29 +125,28 @@ def test_two_concurrent_monitor_runs_on_postgresql_page_once(world: dict[str, An
             conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
 
 
-def _articles(directory: Path, n: int = 60) -> Path:
+def _articles(directory: Path, n: int = 6) -> Path:
     directory.mkdir()
     for i in range(n):
-        story = i % 20  # every story three times, from three "outlets"
-        (directory / f"{i:03d}_{i:016x}.txt").write_text(
-            f"Story {story} from outlet {i // 20}\nWire {i // 20}/ Kata'ib Hezbollah said bases will be targeted in case {story}. "
-            + " ".join(f"detail{story}x{j}" for j in range(40)) + "\n"
+        (directory / f"{i:03d}.txt").write_text(
+            f"Story {i}\nWire/ Kata'ib Hezbollah said bases will be targeted in case {i}. "
+            + " ".join(f"detail{i}x{j}" for j in range(40)) + "\n"
         )
     return directory
 
 
-def _alert_set(state_url: str) -> set[tuple[str, str]]:
-    return {(a["rule"], a["article"]["title"].split(" from ")[0]) for a in list_alerts(connect(state_url), limit=10_000)}
-
-
-def test_backfill_on_a_dask_cluster_gives_the_single_process_alerts(world: dict[str, Any], tmp_path: Path) -> None:
+def test_backfill_records_delivers_and_publishes_artifacts(world: dict[str, Any], tmp_path: Path, prefect_api: Any) -> None:
     corpus = _articles(tmp_path / "corpus")
-    single, distributed = f"sqlite:///{tmp_path / 'one.db'}", f"sqlite:///{tmp_path / 'dask.db'}"
-    one = backfill(path=str(corpus), watchlist=world["watchlist"], state_url=single, chunk=10)
-    two = backfill.with_options(task_runner=dask_runner("local", 2))(path=str(corpus), watchlist=world["watchlist"], state_url=distributed, chunk=10)
-    assert one["articles"] == two["articles"] == 60
-    assert one["alerts"] == {"high": 20}
-    assert _alert_set(single) == _alert_set(distributed) and len(_alert_set(single)) == 20
+    (corpus / "broken.html").write_bytes(b"\x00\x01binary")
+    state = backfill(path=str(corpus), watchlist=world["watchlist"], state_url=world["state_url"], return_state=True)
+    summary = state.result()
+    assert summary["articles"] == 6 and summary["alerts"] == {"high": 6} and summary["errors"] == 1
+    assert len(list_alerts(connect(world["state_url"]))) == 6 and len(world["smtp"].messages) == 6
+    run = state.state_details.flow_run_id
+    assert len(prefect_api.artifact("backfill-alerts", run).data) == 6
+    assert "broken.html: binary file" in prefect_api.artifact("backfill-summary", run).data
+    again = backfill(path=str(corpus / "*.txt"), watchlist=world["watchlist"], state_url=world["state_url"])
+    assert again["articles"] == 6 and again["new_articles"] == 0 and len(world["smtp"].messages) == 6
 
 
 def test_backfill_dry_run_records_and_delivers_nothing(world: dict[str, Any], tmp_path: Path) -> None:
@@ -170,11 +156,57 @@ def test_backfill_dry_run_records_and_delivers_nothing(world: dict[str, Any], tm
     assert list_alerts(connect(world["state_url"])) == [] and world["smtp"].messages == []
 
 
-def test_invalid_configuration_fails_the_run_early(world: dict[str, Any], tmp_path: Path) -> None:
-    from extractors.config import ConfigError
-
+def test_invalid_configuration_fails_the_run_early_with_its_errors(world: dict[str, Any], tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\nrules:\n  - {id: r, title: R, severity: high, query: 'a b'}\n")
-    with pytest.raises(ConfigError):
-        monitor(watchlist=str(bad), feeds=world["feeds"], state_url=world["state_url"])
+    state = monitor(watchlist=str(bad), feeds=world["feeds"], state_url=world["state_url"], return_state=True)
+    assert state.is_failed() and f"{bad}:3:" in state.message
     assert world["web"].requests == []
+    state = backfill(path=str(tmp_path), watchlist=world["watchlist"], rules=["nosuch"], return_state=True)
+    assert state.is_failed() and "no such rule: nosuch" in state.message
+
+
+@pytest.mark.slow
+def test_prefect_yaml_deploys_monitor_on_cron_and_backfill_on_demand(prefect_api: Any) -> None:
+    env = {**os.environ, "PREFECT_API_URL": prefect_api.url, "TOCSIN_DIR": str(ROOT)}
+    prefect = [sys.executable, "-m", "prefect", "--no-prompt"]
+    subprocess.run([*prefect, "work-pool", "create", "tocsin-pool", "--type", "process", "--overwrite"], env=env, cwd=ROOT, check=True, capture_output=True)
+    out = subprocess.run([*prefect, "deploy", "--all", "--prefect-file", "deployments/prefect.yaml"], env=env, cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+
+    from prefect.client.orchestration import get_client
+
+    async def read() -> dict[str, Any]:
+        async with get_client() as client:
+            return {d.name: d for d in await client.read_deployments() if d.work_pool_name == "tocsin-pool"}
+
+
+    deployments = asyncio.run(read())
+    assert set(deployments) == {"monitor", "backfill"}
+    monitor_schedules = [s.schedule.cron for s in deployments["monitor"].schedules]
+    assert monitor_schedules == ["*/10 * * * *"] and deployments["monitor"].global_concurrency_limit.limit == 1
+    assert deployments["monitor"].concurrency_options.collision_strategy == "CANCEL_NEW"
+    assert deployments["backfill"].schedules == [] and deployments["backfill"].parameters["path"] == "seeds/"
+
+
+def test_cli_monitor_once_and_backfill_exit_codes(world: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.cli import main
+
+    monkeypatch.setenv("TOCSIN_STATE_URL", world["state_url"])
+    config = ["--watchlist", world["watchlist"], "--feeds", world["feeds"]]
+    assert main(["monitor", "--once", *config]) == 0  # a feed failed: reported, still 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["alerts"] == {"high": 3} and "tocsin: feed dead: connection refused" in err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nrules:\n  - {id: r, title: R, severity: high, query: 'a b'}\n")
+    assert main(["monitor", "--once", "--watchlist", str(bad), "--feeds", world["feeds"]]) == 2
+    assert capsys.readouterr().err.startswith(f"tocsin: {bad}:3:")
+    corpus = _articles(tmp_path / "corpus", 2)
+    assert main(["backfill", str(corpus), "--rules", "nosuch", *config]) == 2
+    assert capsys.readouterr().err == "tocsin: no such rule: nosuch\n"
+    assert main(["backfill", str(corpus), "--since", "2000-01-01", *config]) == 0
+    assert json.loads(capsys.readouterr().out)["new_articles"] == 2
+    (corpus / "empty.txt").write_text("")
+    assert main(["backfill", str(corpus), "--dry-run", *config]) == 1
+    assert "could not read 1 of the files or lines" in capsys.readouterr().err

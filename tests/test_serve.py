@@ -63,5 +63,6 @@ def test_serve_runs_on_schedule_delivers_and_stops_cleanly(tmp_path: Path) -> No
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
         web.close()
-    time.sleep(1)
-    assert [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE] == []
+    assert proc.returncode == 0
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    assert [c for c in alive if c.status() != psutil.STATUS_ZOMBIE] == []

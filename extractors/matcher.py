@@ -1,8 +1,9 @@
 """Whole-word multi-pattern matching over normalized text (spec §3).
 
-Every term (alias, lexicon entry, query word or phrase) is compiled to an
-Aho-Corasick key: its normalized text up to the first ``*``. One pass of the
-automaton over the ``lower`` text finds every key; each raw hit is then kept
+Every term (alias, lexicon entry, query word or phrase) is compiled to a
+literal key: its normalized text up to the first ``*``. One Hyperscan pass
+(a multi-literal engine, as Aho-Corasick but SIMD-fast) over the ``lower``
+text finds every occurrence of every key; each raw hit is then kept
 only if it starts and ends on word boundaries, satisfies its wildcard tail (a
 regex anchored where the key ends) and, for exact-case aliases, has the right
 case. Overlapping hits of one group are resolved longest first, then leftmost.
@@ -11,11 +12,15 @@ case. Overlapping hits of one group are resolved longest first, then leftmost.
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
 from functools import lru_cache
+from itertools import accumulate, compress, islice, repeat
+from operator import itemgetter, lt, not_, sub
 from typing import NamedTuple
 
-import ahocorasick
+import threading
+
+import hyperscan
 
 from extractors.normalize import Normalized, normalize, normalize_term
 
@@ -51,42 +56,79 @@ class TermError(ValueError):
 class Matcher:
     """Compile once from ``(term, exact, label, group)`` tuples; then ``find`` per text.
 
-    The automaton runs over a haystack copy of the ``lower`` text in which every
+    Hyperscan runs over a haystack copy of the ``lower`` text in which every
     character other than a letter or digit is a space, between two spaces; each
     key is framed by spaces too (a wildcard key has no trailing one). So a raw hit
-    always starts at a word start and ends at a word end, and the few checks left (the term's own punctuation, word end, wildcard tail,
-    exact case, no paragraph break) run on the hits that can matter."""
+    always starts at a word start and ends at a word end of the haystack.
+
+    Most hits are of a plain term (one label, no wildcard, any case) standing between
+    two spaces of the text itself; one C-level ``startswith`` per hit, mapped over all
+    hits at once, proves those. Only the rest (punctuation next to the hit, possessives,
+    wildcards, exact case, shared keys) pay for the checks in Python, one by one."""
 
     def __init__(self, terms: Iterable[tuple[str, bool, Hashable, Hashable]]) -> None:
         by_key: dict[str, set[_Pattern]] = {}
         for text, exact, label, group in terms:
             pattern = compile_term(text, exact=exact, label=label, group=group)
             by_key.setdefault(pattern.key, set()).add(pattern)
-        self._automaton = ahocorasick.Automaton()
-        for key, patterns in by_key.items():
-            self._automaton.add_word(key, (len(key), tuple(patterns)))
-        if by_key:
-            self._automaton.make_automaton()
+        keys = list(by_key)
+        self._patterns = [tuple(by_key[k]) for k in keys]
+        # The text a plain key's hit must sit on, framed by spaces; a letter for other keys,
+        # which never proves a hit (a raw hit starts on a non-alphanumeric character).
+        self._plain = [f" {p[0].literal} " if _is_plain(p) else "a" for p in self._patterns]
+        self._label = [p[0].label for p in self._patterns]
+        self._group = [p[0].group for p in self._patterns]
+        self._length = [len(k) for k in keys]
+        self._database = _compile(keys)
+        self._scratch = threading.local()  # Hyperscan's scratch space, one per thread
 
     def find(self, norm: Normalized) -> list[Hit]:
         """Every boundary-valid hit, overlaps resolved within each group."""
-        if self._automaton.kind != ahocorasick.AHOCORASICK:
-            return []
         text, cased = norm.lower, norm.cased
-        n = len(text)
         haystack = " " + text.translate(_ASCII_BOUNDARY if text.isascii() else _boundary_table(text)) + " "
+        keys, starts, ends = self._raw(haystack)
+        if not keys:
+            return []
+        proven = list(map(f" {text} ".startswith, map(self._plain.__getitem__, keys), starts))
+        hits = list(map(tuple.__new__, repeat(Hit), zip(
+            compress(starts, proven), map(sub, compress(ends, proven), repeat(2)),
+            map(self._label.__getitem__, compress(keys, proven)), map(self._group.__getitem__, compress(keys, proven)),
+        )))
+        if len(hits) < len(keys):
+            hits += self._checked(text, cased, compress(zip(keys, starts, ends), map(not_, proven)))
+        return resolve_overlaps(hits)
+
+    def _raw(self, haystack: str) -> tuple[Sequence[int], Sequence[int], Sequence[int]]:
+        """Key indexes, starts and ends of every occurrence of every key, in ``haystack``'s offsets."""
+        if self._database is None:
+            return (), (), ()
+        data = haystack.encode()
+        found: list[tuple[int, int]] = []
+        scratch = getattr(self._scratch, "space", None)
+        if scratch is None:
+            scratch = self._scratch.space = hyperscan.Scratch(self._database)
+        self._database.scan(data, match_event_handler=_collect, context=found, scratch=scratch)
+        if not found:
+            return (), (), ()
+        keys, ends = zip(*found)
+        if len(data) != len(haystack):
+            ends = _char_offsets(data, ends)
+        return keys, list(map(sub, ends, map(self._length.__getitem__, keys))), ends
+
+    def _checked(self, text: str, cased: str, raw: Iterable[tuple[int, int, int]]) -> list[Hit]:
+        """The hits among ``raw`` (key index, haystack start, haystack end) that pass every check."""
+        n = len(text)
         hits: list[Hit] = []
-        for last, (length, patterns) in self._automaton.iter(haystack):
-            start = last - length + 1
+        for k, start, stop in raw:
             if start and text[start - 1] != " " and not _starts_word(text, start):
                 continue
-            for _key, literal, tail, exact, multiword, label, group in patterns:
+            for _key, literal, tail, exact, multiword, label, group in self._patterns[k]:
                 if not text.startswith(literal, start):
                     continue
                 if tail is None:
-                    end = last - 1
+                    end = stop - 2
                 else:
-                    m = tail.match(text, last)
+                    m = tail.match(text, stop - 1)
                     if m is None:
                         continue
                     end = m.end()
@@ -97,7 +139,33 @@ class Matcher:
                 if multiword and "\n" in text[start:end]:
                     continue
                 hits.append(Hit(start, end, label, group))
-        return resolve_overlaps(hits)
+        return hits
+
+
+def _compile(keys: list[str]) -> hyperscan.Database | None:
+    if not keys:
+        return None
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(expressions=[k.encode() for k in keys], ids=list(range(len(keys))), elements=len(keys), flags=0, literal=True)
+    return database
+
+
+def _collect(key: int, _start: int, end: int, _flags: int, found: list[tuple[int, int]]) -> None:
+    found.append((key, end))
+
+
+def _char_offsets(data: bytes, ends: Iterable[int]) -> list[int]:
+    """UTF-8 byte offsets (each on a character boundary, ascending) as character offsets."""
+    out, byte, char = [], 0, 0
+    for end in ends:
+        char += len(data[byte:end].decode())
+        byte = end
+        out.append(char)
+    return out
+
+
+def _is_plain(patterns: tuple[_Pattern, ...]) -> bool:
+    return len(patterns) == 1 and patterns[0].tail is None and patterns[0].exact is None
 
 
 _ASCII_BOUNDARY = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
@@ -109,7 +177,7 @@ def _boundary_table(text: str) -> dict[int, str]:
 
 
 def compile_term(text: str, *, exact: bool = False, label: Hashable = None, group: Hashable = None) -> _Pattern:
-    """One term as an automaton key plus an optional tail regex for its wildcards."""
+    """One term as a literal key plus an optional tail regex for its wildcards."""
     key, literal, tail = _shape(text)
     return _Pattern(
         key=key,
@@ -124,7 +192,7 @@ def compile_term(text: str, *, exact: bool = False, label: Hashable = None, grou
 
 @lru_cache(maxsize=65536)
 def _shape(text: str) -> tuple[str, str, re.Pattern[str] | None]:
-    """(automaton key, literal prefix, wildcard tail regex) of a term; cached, as a watch list
+    """(literal key, literal prefix, wildcard tail regex) of a term; cached, as a watch list
     is validated and then compiled."""
     words = normalize_term(text).split(" ")
     if words[-1].endswith("'s") and "*" not in words[-1]:
@@ -188,36 +256,51 @@ def resolve_overlaps(hits: list[Hit]) -> list[Hit]:
     """Within each group, keep the longest hits first, then the leftmost, with no overlap.
 
     Hits of one group on the same span with different labels (one alias shared by
-    two actors) are all kept. Only runs of chained overlapping hits need the
-    greedy choice; everything else is kept as it is."""
-    by_group: dict[Hashable, list[Hit]] = {}
-    for h in hits:
-        by_group.setdefault(h.group, []).append(h)
-    kept: list[Hit] = []
-    for group_hits in by_group.values():
-        group_hits.sort(key=lambda h: (h.start, h.end))
-        cluster: list[Hit] = []
-        reach = -1
-        for h in group_hits:
-            if h.start >= reach and cluster:
-                kept.extend(_longest_first(cluster))
-                cluster = []
-            cluster.append(h)
-            reach = max(reach, h.end)
-        kept.extend(_longest_first(cluster))
-    kept.sort(key=lambda h: (h.start, h.end))
-    return kept
+    two actors) are all kept. Only runs of chained overlapping hits (of any group)
+    need the greedy choice; they are found with C-level maps rather than a Python
+    loop over every hit, as most hits overlap nothing."""
+    if len(hits) < 2:
+        return hits
+    hits.sort(key=_SPAN)
+    reach = accumulate(map(_END, hits), max)
+    chained = list(compress(range(1, len(hits)), map(lt, map(_START, islice(hits, 1, None)), reach)))
+    if not chained:
+        return hits
+    keep = [True] * len(hits)
+    i = 0
+    while i < len(chained):
+        first = last = chained[i] - 1
+        while i < len(chained) and chained[i] == last + 1:
+            i += 1
+            last += 1
+        for j in _losers(hits, first, last + 1):
+            keep[j] = False
+    return list(compress(hits, keep))
 
 
-def _longest_first(cluster: list[Hit]) -> list[Hit]:
-    if len(cluster) == 1:
-        return cluster
-    taken: list[tuple[int, int]] = []
-    out: list[Hit] = []
-    for h in sorted(cluster, key=lambda h: (h.start - h.end, h.start)):
-        span = (h.start, h.end)
-        if span in taken or not any(h.start < e and s < h.end for s, e in taken):
-            if span not in taken:
+_SPAN, _START, _END = itemgetter(0, 1), itemgetter(0), itemgetter(1)
+
+
+def _losers(hits: list[Hit], lo: int, hi: int) -> list[int]:
+    """The indexes in ``hits[lo:hi]``, a run of chained overlapping hits, that overlap a longer
+    (or as long and further left) hit of their group."""
+    if hi - lo == 2:  # the common case, decided at once
+        a, b = hits[lo], hits[lo + 1]
+        if a.group != b.group or (a.start == b.start and a.end == b.end):
+            return []
+        return [lo + 1] if a.end - a.start >= b.end - b.start else [lo]
+    by_group: dict[Hashable, list[int]] = {}
+    for j in range(lo, hi):
+        by_group.setdefault(hits[j].group, []).append(j)
+    losers = []
+    for indexes in by_group.values():
+        taken: list[tuple[int, int]] = []
+        for j in sorted(indexes, key=lambda j: (hits[j].start - hits[j].end, hits[j].start)):
+            start, end = span = hits[j].start, hits[j].end
+            if span in taken:
+                continue
+            if any(start < e and s < end for s, e in taken):
+                losers.append(j)
+            else:
                 taken.append(span)
-            out.append(h)
-    return out
+    return losers

@@ -110,3 +110,9 @@ def test_phrases_do_not_cross_paragraphs() -> None:
 def test_bad_terms_are_errors(bad: str) -> None:
     with pytest.raises(TermError):
         Matcher([(bad, False, bad, "g")])
+
+
+def test_offsets_after_non_ascii_text_are_character_offsets() -> None:
+    norm = normalize("Le président à Béryte: Hezbollah et Muṣṭafa al-Ṣadr, حزب الله")
+    m = Matcher([("Hezbollah", False, "hez", "a"), ("Ṣadr", False, "sadr", "a"), ("حزب الله", False, "hzb", "a")])
+    assert [(norm.lower[h.start : h.end], h.label) for h in m.find(norm)] == [("hezbollah", "hez"), ("ṣadr", "sadr"), ("حزب الله", "hzb")]

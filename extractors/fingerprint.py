@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch import LeanMinHash, MinHash
 
 from extractors.article import Article
 
@@ -26,9 +26,19 @@ SHINGLE = 3
 # background paragraph); unrelated stories <= 0.02. 0.4 keeps the cut copies with a margin and stays
 # 4x above the same-actor pairs.
 THRESHOLD = 0.4
-# The LSH bands (42 x 3 rows) favour recall: a pair at THRESHOLD is a candidate with p=0.94, at 0.5
-# with p=0.996; every candidate is then checked against THRESHOLD on its full signature.
-LSH_WEIGHTS = (0.1, 0.9)
+# The LSH bands favour recall: a pair at THRESHOLD is a candidate with p=0.94, at 0.5 with p=0.996
+# (datasketch's optimum for THRESHOLD with false-positive and -negative weights 0.1 and 0.9); every
+# candidate is then checked against THRESHOLD on its full signature.
+BANDS, ROWS = 42, 3
+
+
+def _constants(name: str, n: int) -> np.ndarray:
+    """Fixed 64-bit constants (band keys are stored: they must never change)."""
+    return np.array([int.from_bytes(hashlib.sha256(f"{name}-{i}".encode()).digest()[:8], "little") for i in range(n)], dtype=np.uint64)
+
+
+_MIX = _constants("tocsin-band-row", ROWS) | np.uint64(1)  # odd multipliers
+_BAND_SALT = _constants("tocsin-band", BANDS)
 _WORD = re.compile(r"[^\W_]+")
 _SCHEME = MinHash(num_perm=1, seed=SEED).scheme
 
@@ -59,27 +69,20 @@ def from_bytes(data: bytes) -> LeanMinHash:
     return LeanMinHash(seed=SEED, hashvalues=np.frombuffer(data, dtype=np.uint64), scheme=_SCHEME)
 
 
-class NearDuplicates:
-    """An in-memory index of story signatures: which known story a new article is a copy of."""
+def band_keys(sig: LeanMinHash) -> list[int]:
+    """The signature's LSH bands as 63-bit keys: two signatures share the key of a band when
+    they agree on all its rows (a different band never gives the same key, bar a hash collision,
+    which only adds a candidate that ``most_similar`` then rejects)."""
+    rows = np.asarray(sig.hashvalues[: BANDS * ROWS], dtype=np.uint64).reshape(BANDS, ROWS)
+    mixed = (rows * _MIX).sum(axis=1, dtype=np.uint64) + _BAND_SALT  # wraps modulo 2**64, as meant
+    return (mixed >> np.uint64(1)).astype(np.int64).tolist()
 
-    def __init__(self) -> None:
-        self._lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM, weights=LSH_WEIGHTS)
-        self._sigs: dict[Hashable, LeanMinHash] = {}
 
-    def keys(self) -> set[Hashable]:
-        return set(self._sigs)
-
-    def add(self, key: Hashable, sig: LeanMinHash) -> None:
-        if key not in self._sigs:
-            self._lsh.insert(key, sig)
-            self._sigs[key] = sig
-
-    def remove(self, key: Hashable) -> None:
-        if self._sigs.pop(key, None) is not None:
-            self._lsh.remove(key)
-
-    def match(self, sig: LeanMinHash) -> Hashable | None:
-        """The most similar indexed key at or above THRESHOLD, or None."""
-        scored = [(self._sigs[k].jaccard(sig), k) for k in self._lsh.query(sig)]
-        best = max((s for s in scored if s[0] >= THRESHOLD), default=None, key=lambda s: s[0])
-        return best[1] if best else None
+def most_similar(sig: LeanMinHash, candidates: Iterable[tuple[Hashable, LeanMinHash]]) -> Hashable | None:
+    """The candidate most similar to ``sig`` at or above THRESHOLD (the first of equals), or None."""
+    best, best_score = None, THRESHOLD
+    for key, other in candidates:
+        score = np.count_nonzero(other.hashvalues == sig.hashvalues) / NUM_PERM
+        if score > best_score or (best is None and score == best_score):
+            best, best_score = key, score
+    return best

@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -51,6 +52,18 @@ stories = sa.Table(
     sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("signature", sa.LargeBinary),  # MinHash signature of the first copy
+)
+
+# The near-duplicate index (fingerprint.band_keys): a new article's candidates are the stories
+# that share a band with it, looked up here rather than held in memory, so every process sees
+# every story and memory stays flat. A story's bands expire with the story window (``seen``).
+story_bands = sa.Table(
+    "story_bands",
+    metadata,
+    sa.Column("band", sa.BigInteger, nullable=False),
+    sa.Column("story_id", sa.Integer, sa.ForeignKey("stories.id"), nullable=False),
+    sa.Column("seen", sa.DateTime(timezone=True), nullable=False),  # the story's first_seen
+    sa.PrimaryKeyConstraint("band", "story_id"),
 )
 
 entries = sa.Table(
@@ -99,14 +112,33 @@ deliveries = sa.Table(
 sa.Index("ix_entries_story", entries.c.story_id)
 sa.Index("ix_entries_fingerprint", entries.c.fingerprint)
 ix_stories_first_seen = sa.Index("ix_stories_first_seen", stories.c.first_seen)
+sa.Index("ix_story_bands_seen", story_bands.c.seen)
 sa.Index("ix_alerts_story", alerts.c.story_id)
 sa.Index("ix_alerts_created", alerts.c.created_at)
 sa.Index("ix_deliveries_status", deliveries.c.status, deliveries.c.next_attempt_at)
 
 # Schema upgrades after version 1, in order: (version, step). A step must be idempotent. A new
 # database gets the whole of ``metadata`` from ``create_all`` and starts at CURRENT_VERSION.
+def _index_recent_stories(conn: Connection) -> None:
+    """Version 3: the near-duplicate index moved into ``story_bands`` (created by create_all);
+    fill it with the stories of the current window."""
+    from extractors.fingerprint import band_keys, from_bytes
+    from flows.entries import STORY_WINDOW
+
+    conn.execute(story_bands.delete())
+    recent = conn.execute(
+        sa.select(stories.c.id, stories.c.signature, stories.c.first_seen)
+        .where(stories.c.first_seen >= datetime.now(UTC) - STORY_WINDOW, stories.c.signature.is_not(None))
+    ).all()
+    rows = [{"band": band, "story_id": story_id, "seen": seen}
+            for story_id, signature, seen in recent for band in dict.fromkeys(band_keys(from_bytes(signature)))]
+    if rows:
+        conn.execute(story_bands.insert(), rows)
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (2, lambda conn: ix_stories_first_seen.create(conn, checkfirst=True)),
+    (3, _index_recent_stories),
 ]
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 
@@ -151,10 +183,10 @@ def upgrade(engine: Engine) -> None:
 IN_LIST = 500  # values per IN (...) list
 
 
-def in_chunks(values: list[Any]) -> Iterator[list[Any]]:
+def in_chunks(values: list[Any], size: int = IN_LIST) -> Iterator[list[Any]]:
     """``values`` in slices short enough for one IN (...) list."""
-    for i in range(0, len(values), IN_LIST):
-        yield values[i : i + IN_LIST]
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
 
 
 def upsert(conn: Connection, table: sa.Table):  # type: ignore[no-untyped-def]

@@ -7,17 +7,16 @@ and its alerts therefore exist together or not at all. An entry already recorded
 (INSERT … ON CONFLICT DO NOTHING), however many pollers race.
 
 A new entry's story: a recorded entry with the same content fingerprint, else
-the most similar story of the last ``STORY_WINDOW`` (MinHash LSH, in memory),
-else a new story. Batches are serialized across processes (``db.writing``) and
-the index is brought in line with the ``stories`` table at the start of each, so
-two pollers meeting the same new story at once still give it one story.
+the most similar story of the last ``STORY_WINDOW`` (MinHash LSH, its bands in
+the ``story_bands`` table), else a new story. Batches are serialized across
+processes (``db.writing``) and look stories up inside their transaction, so two
+pollers meeting the same new story at once still give it one story, and a
+rolled-back batch leaves nothing behind.
 """
 
 from __future__ import annotations
 
-import os
-import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,13 +26,13 @@ from datasketch import LeanMinHash
 from sqlalchemy.engine import Connection, Engine
 
 from extractors.article import Article
-from extractors.fingerprint import NearDuplicates, content_fingerprint, from_bytes, signature, to_bytes
+from extractors.fingerprint import band_keys, content_fingerprint, from_bytes, most_similar, signature, to_bytes
 from extractors.scan import AlertResult, ScanResult
 from flows import outbox
-from flows.db import entries, in_chunks, stories, upsert, writing
+from flows.db import entries, in_chunks, stories, story_bands, upsert, writing
 
 STORY_WINDOW = timedelta(days=7)
-MAX_INDEXED = 20_000  # newest stories in the near-duplicate index: ~14 KB each, so ~280 MB at most
+BAND_LIST = 5000  # band keys per IN (...) list: a batch of 500 new articles has 21,000
 
 
 @dataclass(frozen=True)
@@ -58,40 +57,17 @@ class Recorded:
     new_alerts: list[AlertResult] = field(default_factory=list)  # the alerts behind alert_ids
 
 
-@dataclass
-class _Store:
-    """Per engine and process: the story index, and a lock so one batch at a time uses it."""
-
-    index: NearDuplicates = field(default_factory=NearDuplicates)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-_stores: dict[tuple[str, int], _Store] = {}
-_stores_lock = threading.Lock()
-
-
-def _store(engine: Engine) -> _Store:
-    with _stores_lock:
-        return _stores.setdefault((engine.url.render_as_string(hide_password=False), os.getpid()), _Store())
-
-
 def record_batch(
     engine: Engine, items: list[Item], *, channels_for: Callable[[str], list[str]], now: datetime | None = None
 ) -> list[Recorded]:
     """Record ``items`` (one transaction) and return one ``Recorded`` per item, in order.
     ``channels_for(rule_id)`` names the channels a new alert of that rule goes to."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    store = _store(engine)
-    with store.lock:
-        try:
-            # The CPU work comes first, outside the write lock, so parallel workers overlap it.
-            fingerprints = [content_fingerprint(i.article) for i in items]
-            signatures = [signature(i.article) for i in items]
-            with writing(engine) as conn:
-                return _record(conn, store.index, items, fingerprints, signatures, channels_for, now)
-        except BaseException:
-            store.index = NearDuplicates()  # it holds rolled-back ids, which SQLite may hand out again
-            raise
+    # The CPU work comes first, outside the write lock, so parallel workers overlap it.
+    fingerprints = [content_fingerprint(i.article) for i in items]
+    signatures = [signature(i.article) for i in items]
+    with writing(engine) as conn:
+        return _record(conn, items, fingerprints, signatures, channels_for, now)
 
 
 @dataclass
@@ -106,12 +82,12 @@ class _New:
 
 
 def _record(
-    conn: Connection, index: NearDuplicates, items: list[Item], fingerprints: list[str], signatures: list[LeanMinHash],
+    conn: Connection, items: list[Item], fingerprints: list[str], signatures: list[LeanMinHash],
     channels_for: Callable[[str], list[str]], now: datetime,
 ) -> list[Recorded]:
-    _sync_index(conn, index, now)
+    conn.execute(story_bands.delete().where(story_bands.c.seen < now - STORY_WINDOW))
     fresh = _insert_entries(conn, items, fingerprints, now)
-    _assign_stories(conn, index, items, fresh, signatures, now)
+    _assign_stories(conn, items, fresh, signatures, now)
     out = [Recorded(item, None, None, False, False, []) for item in items]
     requests, owners = [], []
     for new in fresh:
@@ -155,34 +131,34 @@ def _insert_entries(conn: Connection, items: list[Item], fingerprint_of: list[st
     return [_New(p, ids[key], fingerprints[key]) for key, p in first.items() if key in ids]
 
 
-def _assign_stories(
-    conn: Connection, index: NearDuplicates, items: list[Item], fresh: list[_New], signatures: list[LeanMinHash], now: datetime
-) -> None:
+def _assign_stories(conn: Connection, items: list[Item], fresh: list[_New], signatures: list[LeanMinHash], now: datetime) -> None:
     """Give each new entry a story: same fingerprint, else near-duplicate, else a new story.
-    New stories are keyed ("new", n) in the index until one INSERT gives them ids."""
+    New stories are keyed ("new", n) until one INSERT gives them ids."""
     by_fingerprint = _stories_by_fingerprint(conn, [n.fingerprint for n in fresh])
+    bands = {n.position: band_keys(signatures[n.position]) for n in fresh if n.fingerprint not in by_fingerprint}
+    index = _Index.load(conn, bands.values(), now - STORY_WINDOW)
     pending: list[tuple[_New, LeanMinHash]] = []
     for new in fresh:
         new.story = by_fingerprint.get(new.fingerprint)
         if new.story is None:
-            sig = signatures[new.position]
-            new.story = index.match(sig)
+            sig, keys = signatures[new.position], bands[new.position]
+            new.story = most_similar(sig, index.candidates(keys))
             if new.story is None:
                 new.story, new.new_story = ("new", len(pending)), True
                 pending.append((new, sig))
-                index.add(new.story, sig)
+                index.add(new.story, keys, sig)
         by_fingerprint.setdefault(new.fingerprint, new.story)
     if pending:
-        # Pending stories' signatures are distinct (identical ones always match in the index), so
-        # they tell the returned ids apart without a row-by-row INSERT.
+        # Pending stories' signatures are distinct (identical ones always match), so they tell
+        # the returned ids apart without a row-by-row INSERT.
         rows = [{"first_seen": now, "title": items[n.position].article.title, "signature": to_bytes(sig)}
                 for n, sig in pending]
         ids = dict(conn.execute(stories.insert().returning(stories.c.signature, stories.c.id), rows).all())
-        real: dict[Hashable, int] = {}
-        for (new, sig), row in zip(pending, rows, strict=True):
-            index.remove(new.story)
-            index.add(ids[row["signature"]], sig)
-            real[new.story] = ids[row["signature"]]
+        real = {new.story: ids[row["signature"]] for (new, _), row in zip(pending, rows, strict=True)}
+        conn.execute(story_bands.insert(), [
+            {"band": band, "story_id": real[new.story], "seen": now}
+            for new, _ in pending for band in dict.fromkeys(bands[new.position])
+        ])
         for new in fresh:
             new.story = real.get(new.story, new.story)
     if fresh:
@@ -192,19 +168,41 @@ def _assign_stories(
         )
 
 
-def _sync_index(conn: Connection, index: NearDuplicates, now: datetime) -> None:
-    """Make the index hold exactly the newest ``MAX_INDEXED`` stories of the window: add other
-    processes' new ones, drop expired ones and any left by a rolled-back batch."""
-    current = set(conn.execute(
-        sa.select(stories.c.id).where(stories.c.first_seen >= now - STORY_WINDOW).order_by(stories.c.id.desc()).limit(MAX_INDEXED)
-    ).scalars())
-    for key in index.keys() - current:
-        index.remove(key)
-    missing = sorted(current - index.keys())  # type: ignore[operator]
-    for chunk in in_chunks(missing):
-        for story_id, sig in conn.execute(sa.select(stories.c.id, stories.c.signature).where(stories.c.id.in_(chunk))):
-            if sig:
-                index.add(story_id, from_bytes(sig))
+@dataclass
+class _Index:
+    """The part of the near-duplicate index one batch can need: the recorded stories of the window
+    that share a band with one of its articles, plus the batch's own new stories."""
+
+    stories_by_band: dict[int, list[Hashable]]
+    signatures: dict[Hashable, LeanMinHash]
+
+    @classmethod
+    def load(cls, conn: Connection, bands: Iterable[list[int]], since: datetime) -> _Index:
+        stories_by_band: dict[int, list[Hashable]] = {}
+        for chunk in in_chunks(sorted({b for keys in bands for b in keys}), BAND_LIST):
+            for band, story_id in conn.execute(
+                sa.select(story_bands.c.band, story_bands.c.story_id)
+                .where(story_bands.c.band.in_(chunk), story_bands.c.seen >= since)
+            ):
+                stories_by_band.setdefault(band, []).append(story_id)
+        signatures: dict[Hashable, LeanMinHash] = {}
+        for chunk in in_chunks(sorted({s for ids in stories_by_band.values() for s in ids})):
+            signatures.update(
+                (story_id, from_bytes(sig))
+                for story_id, sig in conn.execute(sa.select(stories.c.id, stories.c.signature).where(stories.c.id.in_(chunk)))
+            )
+        return cls(stories_by_band, signatures)
+
+    def candidates(self, bands: list[int]) -> list[tuple[Hashable, LeanMinHash]]:
+        """The stories sharing a band with ``bands``, recorded ones first, each in the order it came."""
+        found = dict.fromkeys(s for b in bands for s in self.stories_by_band.get(b, ()))
+        ordered = sorted(found, key=lambda s: (1, s[1]) if isinstance(s, tuple) else (0, s))
+        return [(s, self.signatures[s]) for s in ordered]
+
+    def add(self, story: Hashable, bands: list[int], sig: LeanMinHash) -> None:
+        for b in bands:
+            self.stories_by_band.setdefault(b, []).append(story)
+        self.signatures[story] = sig
 
 
 def _stories_by_fingerprint(conn: Connection, fingerprints: list[str]) -> dict[str, Hashable]:

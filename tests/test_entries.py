@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from extractors.article import Article
 from extractors.scan import AlertResult, Evidence, ScanResult
 from flows import outbox
-from flows.db import alerts, connect, deliveries, entries, stories
+from extractors.fingerprint import BANDS
+from flows.db import alerts, connect, deliveries, entries, stories, story_bands
 from flows.entries import Item, known_identities, record_batch, story_outlets
 from tests.helpers import fork_each, run_in_processes
 from tests.test_db import state_url  # noqa: F401  (the fixture)
@@ -232,15 +233,13 @@ def test_two_processes_racing_create_one_entry_per_item(state_url: str) -> None:
         assert conn.execute(sa.select(sa.func.count(sa.distinct(entries.c.story_id)))).scalar_one() == 200
 
 
-def test_the_story_index_keeps_only_the_newest_stories(state_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    import flows.entries as store
-
-    monkeypatch.setattr(store, "MAX_INDEXED", 3)
+def test_the_story_index_is_in_the_store_and_forgets_stories_past_the_window(state_url: str) -> None:
     engine = connect(state_url)
-    stories_ = [Article(id=f"s{i}", title=f"Story {i}", paragraphs=[" ".join(f"w{i}x{j}" for j in range(40))]) for i in range(5)]
-    record_batch(engine, [item("feed-a", f"s{i}", a) for i, a in enumerate(stories_)], channels_for=lambda r: [])
-    record_batch(engine, [], channels_for=lambda r: [])
-    assert len(store._store(engine).index.keys()) == 3
-    # A re-titled copy of the newest story still finds it through the index.
-    newest = record_batch(engine, [item("feed-b", "c4", Article(id="c4", title="Copy", paragraphs=stories_[4].paragraphs))], channels_for=lambda r: [])
-    assert not newest[0].new_story
+    one, two, _ = copies(KH_THREAT)
+    first = record_batch(engine, [one], channels_for=ops, now=NOW)[0]
+    assert count(engine, story_bands) == BANDS  # one row per band of the new story
+    joined = record_batch(engine, [two], channels_for=ops, now=NOW + timedelta(days=1))[0]
+    assert joined.story_id == first.story_id and count(engine, story_bands) == BANDS  # a copy adds none
+    record_batch(engine, [copies(KH_BASRA)[0]], channels_for=ops, now=NOW + timedelta(days=8))
+    with engine.begin() as conn:
+        assert set(conn.execute(sa.select(story_bands.c.story_id)).scalars()) == {first.story_id + 1}

@@ -35,6 +35,7 @@ LEASE = timedelta(minutes=5)  # a claimed delivery whose sender died is retried 
 PAGE, DIGEST, HELD, SENT = "pending", "digest", "held", "sent"
 SENDING, DIGESTING = "sending", "digesting"  # claimed by one drain; the others leave it alone
 PAGE_SIZE = 500  # deliveries read at once, and alerts in one digest message
+CLAIM = 50  # deliveries claimed in one statement: sent well within their LEASE
 
 
 def _outlet(article: Article) -> dict[str, Any]:
@@ -196,33 +197,36 @@ def _drain_channel(engine: Engine, wl: Watchlist, channel: Channel, rows: list[A
     pages_this_hour = _sent_pages_since(engine, channel.name, now - timedelta(hours=1)) if limited else 0
     cooling = wl.delivery.cooldown is not None or any(r.cooldown for r in wl.rules)
     recent = _recent_pages(engine, channel.name, now) if cooling else []
-    for row in rows:
-        if row.status not in (PAGE, SENDING) or not _claim(engine, row, channel.name, now):
-            continue
-        alert = {**row.payload, "outlets": row.outlets}
-        rule = rules.get(row.rule)
-        cooldown = (rule.cooldown if rule and rule.cooldown else None) or wl.delivery.cooldown
-        if row.severity in digest_severities:
-            _set(engine, row.alert_id, channel.name, status=DIGEST, next_attempt_at=None)
-            continue
-        if cooldown and any(r == row.rule and t >= now - cooldown and set(a) & set(alert["actors"]) for r, a, t in recent):
-            _set(engine, row.alert_id, channel.name, status=HELD, next_attempt_at=None, last_error="held by the rule's cool-down")
-            report.held += 1
-            continue
-        if limited and pages_this_hour >= wl.delivery.rate_limit:  # type: ignore[operator]
-            _set(engine, row.alert_id, channel.name, status=HELD, next_attempt_at=None, last_error="held by the channel's rate limit")
-            report.held += 1
-            continue
-        try:
-            channel.send([alert])
-        except DeliveryError as exc:
-            _failed(engine, [row], channel.name, str(exc), now, PAGE)
-            report.failed[channel.name] = str(exc)
-            return False
-        _set(engine, row.alert_id, channel.name, status=SENT, sent_at=now, last_error=None)
-        report.sent += 1
-        pages_this_hour += 1
-        recent.append((row.rule, alert["actors"], now))
+    for start in range(0, len(rows), CLAIM):
+        chunk = [r for r in rows[start : start + CLAIM] if r.status in (PAGE, SENDING)]
+        claimed = _claim(engine, chunk, channel.name, now)
+        mine = [r for r in chunk if r.alert_id in claimed]
+        for n, row in enumerate(mine):
+            alert = {**row.payload, "outlets": row.outlets}
+            rule = rules.get(row.rule)
+            cooldown = (rule.cooldown if rule and rule.cooldown else None) or wl.delivery.cooldown
+            if row.severity in digest_severities:
+                _set(engine, row.alert_id, channel.name, status=DIGEST, next_attempt_at=None)
+                continue
+            if cooldown and any(r == row.rule and t >= now - cooldown and set(a) & set(alert["actors"]) for r, a, t in recent):
+                _set(engine, row.alert_id, channel.name, status=HELD, next_attempt_at=None, last_error="held by the rule's cool-down")
+                report.held += 1
+                continue
+            if limited and pages_this_hour >= wl.delivery.rate_limit:  # type: ignore[operator]
+                _set(engine, row.alert_id, channel.name, status=HELD, next_attempt_at=None, last_error="held by the channel's rate limit")
+                report.held += 1
+                continue
+            try:
+                channel.send([alert])
+            except DeliveryError as exc:
+                _failed(engine, [row], channel.name, str(exc), now, PAGE)
+                _release(engine, mine[n + 1 :], channel.name)
+                report.failed[channel.name] = str(exc)
+                return False
+            _set(engine, row.alert_id, channel.name, status=SENT, sent_at=now, last_error=None)
+            report.sent += 1
+            pages_this_hour += 1
+            recent.append((row.rule, alert["actors"], now))
     return True
 
 
@@ -241,7 +245,8 @@ def _send_digest(engine: Engine, wl: Watchlist, channel: Channel, now: datetime,
         ).all()
     if not waiting or _aware(min(r.created_at for r in waiting)) > now - wl.delivery.digest_every:
         return False
-    waiting = [r for r in waiting if _claim(engine, r, channel.name, now, DIGESTING)]
+    claimed = _claim(engine, waiting, channel.name, now, DIGESTING)
+    waiting = [r for r in waiting if r.alert_id in claimed]
     if not waiting:
         return False
     try:
@@ -260,15 +265,33 @@ def _send_digest(engine: Engine, wl: Watchlist, channel: Channel, now: datetime,
     return True
 
 
-def _claim(engine: Engine, row: Any, channel: str, now: datetime, status: str = SENDING) -> bool:
-    """Take the delivery for this drain, if nobody changed it since it was read."""
+def _claim(engine: Engine, rows: list[Any], channel: str, now: datetime, status: str = SENDING) -> set[int]:
+    """Take for this drain the deliveries of ``rows`` that nobody changed since they were read
+    (one statement); the ids taken. Each is leased for ``LEASE``: a drain that dies leaves it
+    due again after that."""
+    if not rows:
+        return set()
     with engine.begin() as conn:
-        return conn.execute(
+        return set(conn.execute(
             deliveries.update()
-            .where(deliveries.c.alert_id == row.alert_id, deliveries.c.channel == channel, deliveries.c.status == row.status)
+            .where(deliveries.c.channel == channel)
+            .where(sa.tuple_(deliveries.c.alert_id, deliveries.c.status).in_([(r.alert_id, r.status) for r in rows]))
             .where(sa.or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now))
             .values(status=status, next_attempt_at=now + LEASE)
-        ).rowcount == 1
+            .returning(deliveries.c.alert_id)
+        ).scalars())
+
+
+def _release(engine: Engine, rows: list[Any], channel: str) -> None:
+    """Give back claimed deliveries that were not tried, as they were."""
+    if rows:
+        with engine.begin() as conn:
+            conn.execute(
+                deliveries.update()
+                .where(deliveries.c.alert_id == sa.bindparam("id"), deliveries.c.channel == channel)
+                .values(status=sa.bindparam("old"), next_attempt_at=None),
+                [{"id": r.alert_id, "old": r.status} for r in rows],
+            )
 
 
 def _set(engine: Engine, alert_id: int, channel: str, **values: Any) -> None:

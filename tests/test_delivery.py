@@ -122,6 +122,10 @@ def test_a_mail_server_down_for_a_while_delays_and_loses_nothing(tmp_path: Path,
         report = deliver(config, now + timedelta(hours=step))
         if step == 0:
             assert "mail" in report.failed and PASSWORD not in report.failed["mail"]
+            with connect(config.state_url).begin() as conn:  # the failed one backs off; the untried ones are given back
+                mail = conn.execute(sa.select(deliveries.c.status, deliveries.c.attempts, deliveries.c.next_attempt_at)
+                                    .where(deliveries.c.channel == "mail").order_by(deliveries.c.alert_id)).all()
+            assert [(r.status, r.attempts, r.next_attempt_at is None) for r in mail] == [("pending", 1, False), ("pending", 0, True), ("pending", 0, True)]
     subjects = sorted(m["Subject"] for m in smtp.messages)
     assert len(subjects) == 3 and len(set(subjects)) == 3
     with connect(config.state_url).begin() as conn:

@@ -82,6 +82,17 @@ class Matcher:
         self._database = _compile(keys)
         self._scratch = threading.local()  # Hyperscan's scratch space, one per thread
 
+    def __getstate__(self) -> dict[str, object]:
+        """Picklable (a compiled watch list may be sent to another process): the database travels serialized."""
+        state = {k: v for k, v in self.__dict__.items() if k != "_scratch"}
+        state["_database"] = hyperscan.dumpb(self._database) if self._database is not None else None
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        data = state["_database"]
+        self.__dict__.update(state, _scratch=threading.local())
+        self._database = hyperscan.loadb(data, hyperscan.HS_MODE_BLOCK) if data is not None else None
+
     def find(self, norm: Normalized) -> list[Hit]:
         """Every boundary-valid hit, overlaps resolved within each group."""
         text, cased = norm.lower, norm.cased

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -55,6 +56,8 @@ class ScanResult(BaseModel):
 
 
 def scan_article(article: Article, compiled: CompiledWatchlist) -> ScanResult:
+    """The result is built as plain data and validated once, in pydantic's core: one call
+    rather than one Python-level constructor per actor, alert, evidence and term."""
     norm = normalize(article.text)
     hits = compiled.matcher.find(norm)
     counts: dict[str, int] = {}
@@ -63,26 +66,27 @@ def scan_article(article: Article, compiled: CompiledWatchlist) -> ScanResult:
             counts[h.label] = counts.get(h.label, 0) + 1  # type: ignore[index]
     units = _Units(norm)
     alerts = [a for i, rule in enumerate(compiled.rules) if (a := _fire(i, rule, compiled, hits, units)) is not None]
-    return ScanResult(
-        id=article.id,
-        path=article.path,
-        title=article.title,
-        source=article.source,
-        published=article.published,
-        actors=[
-            ActorMention(id=i, name=compiled.actors[i].name, kind=compiled.actors[i].kind, count=c)
+    return ScanResult.model_validate({
+        "id": article.id,
+        "path": article.path,
+        "title": article.title,
+        "source": article.source,
+        "published": article.published,
+        "actors": [
+            {"id": i, "name": compiled.actors[i].name, "kind": compiled.actors[i].kind, "count": c}
             for i, c in counts.items()
         ],
-        alerts=alerts,
-    )
+        "alerts": alerts,
+    })
 
 
-def _fire(index: int, rule: CompiledRule, compiled: CompiledWatchlist, hits: list[Hit], units: "_Units") -> AlertResult | None:
+def _fire(index: int, rule: CompiledRule, compiled: CompiledWatchlist, hits: list[Hit], units: "_Units") -> dict[str, Any] | None:
+    """The rule's alert as ``AlertResult`` data, or None."""
     relevant = [(h, leaves) for h in hits if (leaves := compiled.leaf_set(index, h))]
-    if not relevant and not rule.matches_empty:
-        return None
+    if not rule.matches_empty and not rule.must <= frozenset().union(*(leaves for _, leaves in relevant)):
+        return None  # what every matching unit needs is nowhere in the article: no unit to look at
     starts = [h.start for h, _ in relevant]
-    evidence: list[Evidence] = []
+    evidence: list[dict[str, Any]] = []
     actors: dict[str, None] = {}
     spans = units.all(rule.scope) if rule.matches_empty else units.holding(rule.scope, starts)
     for start, end in spans:
@@ -101,7 +105,7 @@ def _fire(index: int, rule: CompiledRule, compiled: CompiledWatchlist, hits: lis
         actors.update((str(h.label), None) for h in used if h.group == ACTORS)
     if not evidence:
         return None
-    return AlertResult(rule=rule.id, title=rule.title, severity=rule.severity, actors=list(actors), evidence=evidence)
+    return {"rule": rule.id, "title": rule.title, "severity": rule.severity, "actors": list(actors), "evidence": evidence}
 
 
 class _Units:
@@ -158,8 +162,9 @@ class _Units:
                 out.append(unit)
         return out
 
-    def evidence(self, start: int, end: int, used: list[Hit]) -> Evidence:
+    def evidence(self, start: int, end: int, used: list[Hit]) -> dict[str, Any]:
+        """``Evidence`` data for the unit ``start:end`` and the hits that made the rule hold."""
         original, at = self.norm.original, self.norm.to_original
         s, e = at(start), at(end)
-        terms = [EvidenceTerm(text=original[at(h.start) : at(h.end)], start=at(h.start), end=at(h.end)) for h in used]
-        return Evidence(text=original[s:e], start=s, end=e, terms=terms)
+        terms = [{"text": original[a : b], "start": a, "end": b} for h in used for a, b in [(at(h.start), at(h.end))]]
+        return {"text": original[s:e], "start": s, "end": e, "terms": terms}

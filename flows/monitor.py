@@ -68,9 +68,9 @@ def scan_files(config: Config, paths: list[str], dry_run: bool, since: datetime 
 
 
 @task(cache_policy=NONE, retries=2, retry_delay_seconds=5)
-def deliver(config: Config) -> str:
+def deliver(config: Config) -> outbox.DeliveryReport:
     watchlist, _ = load(config)
-    return str(outbox.drain(connect(config.state_url), watchlist))
+    return outbox.drain(connect(config.state_url), watchlist)
 
 
 def _invalid(problem: str) -> State:
@@ -93,7 +93,7 @@ def monitor(watchlist: str = str(DEFAULT_WATCHLIST), feeds: str = str(DEFAULT_FE
     for start in range(0, len(items), ARTICLE_BATCH):
         stats.add(scan_and_record(config, items[start : start + ARTICLE_BATCH]))
     clock.lap("scan and record")
-    delivery = deliver(config)
+    delivery = str(deliver(config))
     clock.lap("deliver")
     failed = {r.feed_id: r.reason for r in polled.results if r.status == "failed"}
     feed_lines = [
@@ -124,22 +124,26 @@ def backfill(
     config = Config(str(Path(watchlist).resolve()), state_url or settings.state_url(), tuple(rules) if rules else None)
     if problem := validate(config):
         return _invalid(problem)
-    stats = BatchStats()
+    stats, delivered = BatchStats(), outbox.DeliveryReport()
     bar = _Progress(progress)
     in_flight: deque[Any] = deque()
+
+    def finish_one() -> None:
+        stats.add(in_flight.popleft().result())
+        bar.show(stats)
+        if not dry_run:  # the alerts go out while the next chunks are scanned, not all at the end
+            delivered.add(deliver(config))
+
     for paths in _chunks(path, chunk):
         in_flight.append(scan_files.submit(config, paths, dry_run, since))
         if len(in_flight) >= WINDOW:
-            stats.add(in_flight.popleft().result())
-            bar.show(stats)
+            finish_one()
     while in_flight:
-        stats.add(in_flight.popleft().result())
-        bar.show(stats)
+        finish_one()
     bar.close()
-    clock.lap("scan and record")
+    clock.lap("scan, record and deliver")
     clock.laps["work in tasks"] = stats.seconds
-    delivery = "dry run: nothing recorded or delivered" if dry_run else deliver(config)
-    clock.lap("deliver")
+    delivery = "dry run: nothing recorded or delivered" if dry_run else str(delivered)
     details = [f"- {e}" for e in stats.errors[:50]]
     if stats.error_count > len(details):
         details.append(f"- … and {stats.error_count - len(details)} more")

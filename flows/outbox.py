@@ -146,6 +146,12 @@ class DeliveryReport:
     held: int = 0
     failed: dict[str, str] = field(default_factory=dict)  # channel -> reason (redacted)
 
+    def add(self, other: DeliveryReport) -> None:
+        self.sent += other.sent
+        self.digests += other.digests
+        self.held += other.held
+        self.failed.update(other.failed)
+
     def __str__(self) -> str:
         text = f"{self.sent} sent, {self.digests} digests, {self.held} held"
         return text + "".join(f"; {c} failed: {r}" for c, r in self.failed.items())

@@ -116,3 +116,11 @@ def test_offsets_after_non_ascii_text_are_character_offsets() -> None:
     norm = normalize("Le président à Béryte: Hezbollah et Muṣṭafa al-Ṣadr, حزب الله")
     m = Matcher([("Hezbollah", False, "hez", "a"), ("Ṣadr", False, "sadr", "a"), ("حزب الله", False, "hzb", "a")])
     assert [(norm.lower[h.start : h.end], h.label) for h in m.find(norm)] == [("hezbollah", "hez"), ("ṣadr", "sadr"), ("حزب الله", "hzb")]
+
+
+def test_a_matcher_survives_pickling() -> None:
+    import pickle
+
+    m = pickle.loads(pickle.dumps(Matcher([("Hezbollah", False, "hez", "a"), ("attack*", False, "atk", "b")])))
+    assert [h.label for h in m.find(normalize("Hezbollah attacked"))] == ["hez", "atk"]
+    assert pickle.loads(pickle.dumps(Matcher([]))).find(normalize("anything")) == []

@@ -18,6 +18,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # Windows: SQLite's busy wait alone serializes writers
+    fcntl = None  # type: ignore[assignment]
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -202,13 +207,29 @@ def upsert(conn: Connection, table: sa.Table):  # type: ignore[no-untyped-def]
 def writing(engine: Engine) -> Iterator[Connection]:
     """A transaction that holds the store's write lock from its first statement, so that
     read-then-write work (story assignment) never interleaves with another writer's:
-    BEGIN IMMEDIATE on SQLite, an advisory lock on PostgreSQL."""
-    with engine.connect() as conn:
+    BEGIN IMMEDIATE on SQLite, an advisory lock on PostgreSQL. On a SQLite file, writers
+    first queue on an OS file lock, which wakes the next one the moment it is free (SQLite's
+    own busy wait sleeps in steps of up to 100 ms)."""
+    with _file_lock(engine), engine.connect() as conn:
         conn = conn.execution_options(write_lock=True)
         with conn.begin():
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(727002)"))
             yield conn
+
+
+@contextmanager
+def _file_lock(engine: Engine) -> Iterator[None]:
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or fcntl is None:
+        yield
+        return
+    with open(f"{database}.writer-lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _upgrade(conn: Connection) -> None:

@@ -63,11 +63,16 @@ def record_batch(
     """Record ``items`` (one transaction) and return one ``Recorded`` per item, in order.
     ``channels_for(rule_id)`` names the channels a new alert of that rule goes to."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    # The CPU work comes first, outside the write lock, so parallel workers overlap it.
+    # The CPU work and the story look-up come first, outside the write lock, so that parallel
+    # workers overlap them; under the lock, only the stories recorded since are looked at.
     fingerprints = [content_fingerprint(i.article) for i in items]
     signatures = [signature(i.article) for i in items]
+    bands = [band_keys(s) for s in signatures]
+    with engine.connect() as conn:
+        index = _Index.load(conn, bands, now - STORY_WINDOW)
     with writing(engine) as conn:
-        return _record(conn, items, fingerprints, signatures, channels_for, now)
+        index.catch_up(conn, now - STORY_WINDOW)
+        return _record(conn, index, items, fingerprints, signatures, bands, channels_for, now)
 
 
 @dataclass
@@ -82,12 +87,12 @@ class _New:
 
 
 def _record(
-    conn: Connection, items: list[Item], fingerprints: list[str], signatures: list[LeanMinHash],
-    channels_for: Callable[[str], list[str]], now: datetime,
+    conn: Connection, index: _Index, items: list[Item], fingerprints: list[str], signatures: list[LeanMinHash],
+    bands: list[list[int]], channels_for: Callable[[str], list[str]], now: datetime,
 ) -> list[Recorded]:
     conn.execute(story_bands.delete().where(story_bands.c.seen < now - STORY_WINDOW))
     fresh = _insert_entries(conn, items, fingerprints, now)
-    _assign_stories(conn, items, fresh, signatures, now)
+    _assign_stories(conn, index, items, fresh, signatures, bands, now)
     out = [Recorded(item, None, None, False, False, []) for item in items]
     requests, owners = [], []
     for new in fresh:
@@ -131,12 +136,13 @@ def _insert_entries(conn: Connection, items: list[Item], fingerprint_of: list[st
     return [_New(p, ids[key], fingerprints[key]) for key, p in first.items() if key in ids]
 
 
-def _assign_stories(conn: Connection, items: list[Item], fresh: list[_New], signatures: list[LeanMinHash], now: datetime) -> None:
+def _assign_stories(
+    conn: Connection, index: _Index, items: list[Item], fresh: list[_New], signatures: list[LeanMinHash],
+    bands: list[list[int]], now: datetime,
+) -> None:
     """Give each new entry a story: same fingerprint, else near-duplicate, else a new story.
     New stories are keyed ("new", n) until one INSERT gives them ids."""
     by_fingerprint = _stories_by_fingerprint(conn, [n.fingerprint for n in fresh])
-    bands = {n.position: band_keys(signatures[n.position]) for n in fresh if n.fingerprint not in by_fingerprint}
-    index = _Index.load(conn, bands.values(), now - STORY_WINDOW)
     pending: list[tuple[_New, LeanMinHash]] = []
     for new in fresh:
         new.story = by_fingerprint.get(new.fingerprint)
@@ -171,27 +177,43 @@ def _assign_stories(conn: Connection, items: list[Item], fresh: list[_New], sign
 @dataclass
 class _Index:
     """The part of the near-duplicate index one batch can need: the recorded stories of the window
-    that share a band with one of its articles, plus the batch's own new stories."""
+    that share a band with one of its articles, plus the batch's own new stories.
+
+    Loaded before the write lock up to the newest story then recorded (``newest``); story ids
+    grow in commit order, as writers are serialized, so ``catch_up`` under the lock completes
+    it with the stories recorded since."""
 
     stories_by_band: dict[int, list[Hashable]]
     signatures: dict[Hashable, LeanMinHash]
+    newest: int
 
     @classmethod
     def load(cls, conn: Connection, bands: Iterable[list[int]], since: datetime) -> _Index:
-        stories_by_band: dict[int, list[Hashable]] = {}
-        for chunk in in_chunks(sorted({b for keys in bands for b in keys}), BAND_LIST):
-            for band, story_id in conn.execute(
-                sa.select(story_bands.c.band, story_bands.c.story_id)
-                .where(story_bands.c.band.in_(chunk), story_bands.c.seen >= since)
-            ):
-                stories_by_band.setdefault(band, []).append(story_id)
-        signatures: dict[Hashable, LeanMinHash] = {}
-        for chunk in in_chunks(sorted({s for ids in stories_by_band.values() for s in ids})):
-            signatures.update(
-                (story_id, from_bytes(sig))
-                for story_id, sig in conn.execute(sa.select(stories.c.id, stories.c.signature).where(stories.c.id.in_(chunk)))
-            )
-        return cls(stories_by_band, signatures)
+        with conn.begin():
+            newest = conn.execute(sa.select(sa.func.max(stories.c.id))).scalar() or 0
+            stories_by_band: dict[int, list[Hashable]] = {}
+            for chunk in in_chunks(sorted({b for keys in bands for b in keys}), BAND_LIST):
+                for band, story_id in conn.execute(
+                    sa.select(story_bands.c.band, story_bands.c.story_id)
+                    .where(story_bands.c.band.in_(chunk), story_bands.c.seen >= since, story_bands.c.story_id <= newest)
+                ):
+                    stories_by_band.setdefault(band, []).append(story_id)
+            signatures: dict[Hashable, LeanMinHash] = {}
+            for chunk in in_chunks(sorted({s for ids in stories_by_band.values() for s in ids})):
+                signatures.update(
+                    (story_id, from_bytes(sig))
+                    for story_id, sig in conn.execute(sa.select(stories.c.id, stories.c.signature).where(stories.c.id.in_(chunk)))
+                )
+        return cls(stories_by_band, signatures, newest)
+
+    def catch_up(self, conn: Connection, since: datetime) -> None:
+        """Add the stories of the window recorded since ``load``."""
+        for story_id, sig in conn.execute(
+            sa.select(stories.c.id, stories.c.signature)
+            .where(stories.c.id > self.newest, stories.c.first_seen >= since, stories.c.signature.is_not(None))
+        ):
+            signature_ = from_bytes(sig)
+            self.add(story_id, band_keys(signature_), signature_)
 
     def candidates(self, bands: list[int]) -> list[tuple[Hashable, LeanMinHash]]:
         """The stories sharing a band with ``bands``, recorded ones first, each in the order it came."""

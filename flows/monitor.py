@@ -34,6 +34,7 @@ from flows.settings import DEFAULT_FEEDS, DEFAULT_WATCHLIST
 ARTICLE_BATCH = 200
 FILE_CHUNK = 2000  # files per task: a Prefect task on Dask costs ~75 ms, so a chunk must carry seconds of work
 SEVERITIES = ["critical", "high", "medium", "low", "info"]
+DELIVER_EVERY = 20.0  # seconds between deliveries during a backfill
 WINDOW = 16  # chunks in flight at once: enough to keep many workers busy, few enough to bound memory
 
 
@@ -127,12 +128,17 @@ def backfill(
     stats, delivered = BatchStats(), outbox.DeliveryReport()
     bar = _Progress(progress)
     in_flight: deque[Any] = deque()
+    last_delivery = time.monotonic()
 
     def finish_one() -> None:
+        nonlocal last_delivery
         stats.add(in_flight.popleft().result())
         bar.show(stats)
-        if not dry_run:  # the alerts go out while the next chunks are scanned, not all at the end
+        # The alerts go out while the next chunks are scanned, not all at the end; every
+        # DELIVER_EVERY seconds, as each delivery is a task run, which costs its own time.
+        if not dry_run and (not in_flight or time.monotonic() - last_delivery >= DELIVER_EVERY):
             delivered.add(deliver(config))
+            last_delivery = time.monotonic()
 
     for paths in _chunks(path, chunk):
         in_flight.append(scan_files.submit(config, paths, dry_run, since))

@@ -243,3 +243,22 @@ def test_the_story_index_is_in_the_store_and_forgets_stories_past_the_window(sta
     record_batch(engine, [copies(KH_BASRA)[0]], channels_for=ops, now=NOW + timedelta(days=8))
     with engine.begin() as conn:
         assert set(conn.execute(sa.select(story_bands.c.story_id)).scalars()) == {first.story_id + 1}
+
+
+def test_a_copy_recorded_by_another_writer_between_look_up_and_lock_joins_its_story(
+    state_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flows.entries as store
+
+    engine = connect(state_url)
+    one, two, _ = copies(KH_THREAT)
+    real = store.writing
+
+    def another_writer_first(e: sa.Engine) -> Any:
+        monkeypatch.setattr(store, "writing", real)
+        record_batch(engine, [one], channels_for=ops, now=NOW)  # after the look-up, before the lock
+        return real(e)
+
+    monkeypatch.setattr(store, "writing", another_writer_first)
+    joined = record_batch(engine, [two], channels_for=ops, now=NOW)[0]
+    assert not joined.new_story and count(engine, stories) == 1

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -302,7 +303,17 @@ def _release(engine: Engine, rows: list[Any], channel: str) -> None:
 
 def _set(engine: Engine, alert_id: int, channel: str, **values: Any) -> None:
     with engine.begin() as conn:
-        conn.execute(deliveries.update().where(deliveries.c.alert_id == alert_id, deliveries.c.channel == channel).values(**values))
+        conn.execute(_update(tuple(sorted(values))), {"alert": alert_id, "channel_": channel, **{f"v_{k}": v for k, v in values.items()}})
+
+
+@lru_cache(maxsize=16)
+def _update(columns: tuple[str, ...]) -> sa.Update:
+    """One delivery's UPDATE of ``columns``, built once: building it costs more than running it."""
+    return (
+        deliveries.update()
+        .where(deliveries.c.alert_id == sa.bindparam("alert"), deliveries.c.channel == sa.bindparam("channel_"))
+        .values({c: sa.bindparam(f"v_{c}") for c in columns})
+    )
 
 
 def _failed(engine: Engine, rows: list[Any], channel: str, reason: str, now: datetime, status: str) -> None:

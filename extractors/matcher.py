@@ -278,14 +278,19 @@ def resolve_overlaps(hits: list[Hit]) -> list[Hit]:
     if not chained:
         return hits
     keep = [True] * len(hits)
-    i = 0
-    while i < len(chained):
+    i, n = 0, len(chained)
+    while i < n:
         first = last = chained[i] - 1
-        while i < len(chained) and chained[i] == last + 1:
+        while i < n and chained[i] == last + 1:
             i += 1
             last += 1
-        for j in _losers(hits, first, last + 1):
-            keep[j] = False
+        if last == first + 1:  # a run of two, the common case, decided here
+            a, b = hits[first], hits[last]
+            if a[3] == b[3] and (a[0] != b[0] or a[1] != b[1]):
+                keep[last if a[1] - a[0] >= b[1] - b[0] else first] = False
+        else:
+            for j in _losers(hits, first, last + 1):
+                keep[j] = False
     return list(compress(hits, keep))
 
 
@@ -295,11 +300,6 @@ _SPAN, _START, _END = itemgetter(0, 1), itemgetter(0), itemgetter(1)
 def _losers(hits: list[Hit], lo: int, hi: int) -> list[int]:
     """The indexes in ``hits[lo:hi]``, a run of chained overlapping hits, that overlap a longer
     (or as long and further left) hit of their group."""
-    if hi - lo == 2:  # the common case, decided at once
-        a, b = hits[lo], hits[lo + 1]
-        if a.group != b.group or (a.start == b.start and a.end == b.end):
-            return []
-        return [lo + 1] if a.end - a.start >= b.end - b.start else [lo]
     by_group: dict[Hashable, list[int]] = {}
     for j in range(lo, hi):
         by_group.setdefault(hits[j].group, []).append(j)

@@ -4,6 +4,7 @@ parses nothing itself and calls into the module that does the work."""
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from datetime import UTC, datetime
@@ -19,7 +20,9 @@ from flows.settings import DEFAULT_FEEDS, DEFAULT_WATCHLIST
 
 def load_compiled(path: str) -> CompiledWatchlist:
     """The watch list at ``path``, loaded and compiled; raises ``ConfigError``."""
-    return compile_watchlist(load_watchlist(path))
+    compiled = compile_watchlist(load_watchlist(path))
+    gc.freeze()  # see flows.pipeline.load
+    return compiled
 
 
 def cmd_scan(args: argparse.Namespace) -> int:

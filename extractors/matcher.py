@@ -286,8 +286,8 @@ def resolve_overlaps(hits: list[Hit]) -> list[Hit]:
             last += 1
         if last == first + 1:  # a run of two, the common case, decided here
             a, b = hits[first], hits[last]
-            if a[3] == b[3] and (a[0] != b[0] or a[1] != b[1]):
-                keep[last if a[1] - a[0] >= b[1] - b[0] else first] = False
+            if a.group == b.group and (a.start, a.end) != (b.start, b.end):
+                keep[last if a.end - a.start >= b.end - b.start else first] = False
         else:
             for j in _losers(hits, first, last + 1):
                 keep[j] = False

@@ -6,7 +6,6 @@ or a PostgreSQL schema of its own (unique name), so parallel test runs never sha
 
 from __future__ import annotations
 
-import multiprocessing
 import uuid
 from collections.abc import Iterator
 from pathlib import Path

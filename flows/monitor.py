@@ -34,6 +34,7 @@ from flows.settings import DEFAULT_FEEDS, DEFAULT_WATCHLIST
 ARTICLE_BATCH = 200
 FILE_CHUNK = 2000  # files per task: a Prefect task on Dask costs ~75 ms, so a chunk must carry seconds of work
 SEVERITIES = ["critical", "high", "medium", "low", "info"]
+LAST_SPLIT = 8  # pieces the last chunk is cut into
 DELIVER_EVERY = 20.0  # seconds between deliveries during a backfill
 WINDOW = 16  # chunks in flight at once: enough to keep many workers busy, few enough to bound memory
 
@@ -217,9 +218,20 @@ class _Progress:
 
 
 def _chunks(path: str, size: int) -> Iterator[list[str]]:
+    """The files under ``path`` in chunks of ``size``; the last full chunk and what follows it in
+    ``LAST_SPLIT`` smaller ones, so that parallel workers finish together instead of one running
+    the last chunk alone."""
     paths = iter_article_paths(_expand(path))
-    while chunk := [str(p) for p in islice(paths, size)]:
+    chunk = [str(p) for p in islice(paths, size)]
+    while chunk:
+        following = [str(p) for p in islice(paths, size)]
+        if len(following) < size:
+            tail = chunk + following
+            step = -(-len(tail) // LAST_SPLIT)
+            yield from (tail[i : i + step] for i in range(0, len(tail), step))
+            return
         yield chunk
+        chunk = following
 
 
 def _expand(path: str) -> list[str]:

@@ -91,3 +91,15 @@ def test_stats_keep_counting_past_their_capped_lists(monkeypatch: pytest.MonkeyP
         part.alerts_by_severity["high"] += 2
         total.add(part)
     assert (total.articles, total.alerts, len(total.alert_rows), total.error_count, total.errors) == (4, 4, 3, 2, ["e", "e"])
+
+
+def test_a_backfill_cuts_its_files_in_chunks_and_the_last_ones_in_eight(tmp_path: Path) -> None:
+    from flows.monitor import _chunks
+
+    for i in range(45):
+        (tmp_path / f"{i:02d}.txt").write_text("Title\nBody.\n")
+    sizes = [len(c) for c in _chunks(str(tmp_path), 20)]
+    assert sizes == [20, 4, 4, 4, 4, 4, 4, 1]  # the last 25 files in 8 pieces at most
+    assert [len(c) for c in _chunks(str(tmp_path / "00.txt"), 20)] == [1]
+    flat = [p for c in _chunks(str(tmp_path), 20) for p in c]
+    assert flat == sorted(str(p) for p in tmp_path.iterdir())

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from extractors.config import ConfigError
 from extractors.feedlist import load_feeds
 from extractors.rules import CompiledWatchlist, compile_watchlist
-from extractors.watchlist import load_watchlist, parse_duration
+from extractors.watchlist import SEVERITIES, load_watchlist, parse_duration
 from flows.scanfiles import TABLE_HEADER, scan_files
 from flows.settings import DEFAULT_FEEDS, DEFAULT_WATCHLIST
 
@@ -180,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("alerts", cmd_alerts, "list recorded alerts, newest first")
     p.add_argument("--rule", help="only this rule")
-    p.add_argument("--severity", choices=["info", "low", "medium", "high", "critical"], help="this severity or higher")
+    p.add_argument("--severity", choices=SEVERITIES, help="this severity or higher")
     p.add_argument("--actor", help="only alerts naming this actor id")
     p.add_argument("--since", help="ISO date or a duration back from now: 30m, 24h, 7d")
     p.add_argument("--limit", type=int, default=50)

@@ -9,9 +9,10 @@ and its alerts therefore exist together or not at all. An entry already recorded
 A new entry's story: a recorded entry with the same content fingerprint, else
 the most similar story of the last ``STORY_WINDOW`` (MinHash LSH, its bands in
 the ``story_bands`` table), else a new story. Batches are serialized across
-processes (``db.writing``) and look stories up inside their transaction, so two
-pollers meeting the same new story at once still give it one story, and a
-rolled-back batch leaves nothing behind.
+processes (``db.writing``); each looks its candidate stories up before taking
+the lock and, under it, adds the stories recorded since, so two pollers meeting
+the same new story at once still give it one story, and a rolled-back batch
+leaves nothing behind.
 """
 
 from __future__ import annotations

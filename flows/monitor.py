@@ -25,6 +25,7 @@ from prefect.cache_policies import NONE
 from prefect.states import Failed, State
 
 from extractors.feedlist import load_feeds
+from extractors.watchlist import SEVERITIES
 from flows import outbox, settings
 from flows.articles import iter_article_paths
 from flows.db import connect
@@ -33,7 +34,6 @@ from flows.settings import DEFAULT_FEEDS, DEFAULT_WATCHLIST
 
 ARTICLE_BATCH = 200
 FILE_CHUNK = 2000  # files per task: a Prefect task on Dask costs ~75 ms, so a chunk must carry seconds of work
-SEVERITIES = ["critical", "high", "medium", "low", "info"]
 LAST_SPLIT = 8  # pieces the last chunk is cut into
 DELIVER_EVERY = 20.0  # seconds between deliveries during a backfill
 WINDOW = 16  # chunks in flight at once: enough to keep many workers busy, few enough to bound memory
@@ -255,7 +255,7 @@ def _publish(kind: str, stats: BatchStats, delivery: str, timings: dict[str, flo
         key=f"{kind}-alerts", table=stats.alert_rows,
         description=f"Alerts raised by this {kind} run: {shown}{stats.alerts}" if stats.alerts else f"No alerts raised by this {kind} run",
     )
-    by_rank = sorted(stats.alerts_by_severity.items(), key=lambda kv: SEVERITIES.index(kv[0]) if kv[0] in SEVERITIES else 0)
+    by_rank = sorted(stats.alerts_by_severity.items(), key=lambda kv: -SEVERITIES.index(kv[0]))
     severities = ", ".join(f"{k}: {v}" for k, v in by_rank) or "none"
     lines = [
         f"# tocsin {kind}",

@@ -290,19 +290,21 @@ def _claim(engine: Engine, rows: list[Any], channel: str, now: datetime, status:
 
 def _release(engine: Engine, rows: list[Any], channel: str) -> None:
     """Give back claimed deliveries that were not tried, as they were."""
-    if rows:
-        with engine.begin() as conn:
-            conn.execute(
-                deliveries.update()
-                .where(deliveries.c.alert_id == sa.bindparam("id"), deliveries.c.channel == channel)
-                .values(status=sa.bindparam("old"), next_attempt_at=None),
-                [{"id": r.alert_id, "old": r.status} for r in rows],
-            )
+    _set_each(engine, channel, [(r.alert_id, {"status": r.status, "next_attempt_at": None}) for r in rows])
 
 
 def _set(engine: Engine, alert_id: int, channel: str, **values: Any) -> None:
-    with engine.begin() as conn:
-        conn.execute(_update(tuple(sorted(values))), {"alert": alert_id, "channel_": channel, **{f"v_{k}": v for k, v in values.items()}})
+    _set_each(engine, channel, [(alert_id, values)])
+
+
+def _set_each(engine: Engine, channel: str, changes: list[tuple[int, dict[str, Any]]]) -> None:
+    """Set each delivery's own values (the same columns for all), in one transaction."""
+    if changes:
+        with engine.begin() as conn:
+            conn.execute(
+                _update(tuple(sorted(changes[0][1]))),
+                [{"alert": alert_id, "channel_": channel, **{f"v_{k}": v for k, v in values.items()}} for alert_id, values in changes],
+            )
 
 
 @lru_cache(maxsize=16)
@@ -317,14 +319,11 @@ def _update(columns: tuple[str, ...]) -> sa.Update:
 
 def _failed(engine: Engine, rows: list[Any], channel: str, reason: str, now: datetime, status: str) -> None:
     """Release claimed deliveries back to ``status``, due again after an exponential back-off."""
-    with engine.begin() as conn:
-        for row in rows:
-            delay = min(BACKOFF_START * 2**row.attempts, BACKOFF_MAX)
-            conn.execute(
-                deliveries.update()
-                .where(deliveries.c.alert_id == row.alert_id, deliveries.c.channel == channel)
-                .values(status=status, attempts=row.attempts + 1, next_attempt_at=now + delay, last_error=reason)
-            )
+    _set_each(engine, channel, [
+        (row.alert_id, {"status": status, "attempts": row.attempts + 1, "last_error": reason,
+                        "next_attempt_at": now + min(BACKOFF_START * 2**row.attempts, BACKOFF_MAX)})
+        for row in rows
+    ])
 
 
 def _sent_pages_since(engine: Engine, channel: str, since: datetime) -> int:

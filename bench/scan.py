@@ -3,27 +3,33 @@
 Generates a reproducible corpus (seed-format files) and a watch list of 10,000
 aliases in a temporary directory, then prints, from one run:
 
-- the full pipeline: `tocsin scan DIR` in-process (read, parse, scan, JSON out);
+- the full pipeline: `tocsin scan DIR` in-process (load and compile the watch list,
+  read, parse, scan, JSON out), each time with a cold term cache;
 - the matcher alone: Hyperscan + boundary checks + overlap resolution on each article's
   normalized text; then normalization alone, and the two together;
 - the naive baseline: one compiled regex per alias, looped over the text
-  (measured on a sample of the corpus, since the whole would take minutes);
-- the ratios.
+  (measured once, on a sample of the corpus, since the whole would take minutes);
+- the ratios, from the medians.
 
-    python bench/scan.py [--articles 5000] [--aliases 10000] [--seed 7]
+Each figure but the baseline is the median of ``--repeat`` runs, with the slowest and
+fastest in brackets: on a shared 2-core machine one run can be 20% off another.
+
+    python bench/scan.py [--articles 5000] [--aliases 10000] [--repeat 5] [--seed 7]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import io
 import random
 import re
+import statistics
 import sys
 import tempfile
 import time
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -33,9 +39,8 @@ sys.path.insert(0, str(ROOT))
 
 from extractors.matcher import _shape  # noqa: E402
 from extractors.normalize import normalize  # noqa: E402
-from extractors.rules import compile_watchlist  # noqa: E402
-from extractors.watchlist import load_watchlist  # noqa: E402
 from flows.cli import main as tocsin  # noqa: E402
+from flows.compiled import load_compiled  # noqa: E402
 
 SYLLABLES = "ba ka ri sha dun el mo qa tar zin hel ur vo na lis gor am fe ti pra os".split()
 # Body text: common English words and pseudo-words of other letters than the aliases',
@@ -97,8 +102,20 @@ def make_article(rng: random.Random, aliases: list[str], size: int) -> str:
     return f"{title}\nBench Wire/ " + "\n".join(paragraphs) + "\n"
 
 
-def rate(n_articles: int, n_bytes: int, seconds: float) -> str:
-    return f"{n_articles / seconds:10.0f} articles/s  {n_bytes / seconds / 1e6:8.1f} MB/s  ({seconds:.2f} s)"
+def timed(repeat: int, run: Callable[[], object]) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def rate(n_articles: int, n_bytes: int, times: list[float]) -> str:
+    """Median rate, and the slowest and fastest run's MB/s."""
+    mid = statistics.median(times)
+    return (f"{n_articles / mid:10.0f} articles/s  {n_bytes / mid / 1e6:8.1f} MB/s  ({mid:.2f} s)"
+            f"  [{n_bytes / max(times) / 1e6:.1f}-{n_bytes / min(times) / 1e6:.1f} MB/s]")
 
 
 def main() -> None:
@@ -107,6 +124,7 @@ def main() -> None:
     ap.add_argument("--aliases", type=int, default=10_000)
     ap.add_argument("--size", type=int, default=4200, help="characters per article")
     ap.add_argument("--baseline-sample", type=int, default=20, help="articles the naive baseline scans")
+    ap.add_argument("--repeat", type=int, default=5, help="runs of each measurement")
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
 
@@ -126,35 +144,37 @@ def main() -> None:
         n_bytes = sum(len(t.encode()) for t in texts)
         print(f"corpus: {args.articles} articles, {n_bytes / 1e6:.1f} MB; watch list: {len(aliases)} aliases, {len(wl['rules'])} rules")
 
-        t0 = time.perf_counter()
-        compiled = compile_watchlist(load_watchlist(wl_path))
-        compiling = time.perf_counter() - t0
-        gc.freeze()  # as `tocsin scan` does after compiling
-        print(f"load + compile watch list: {compiling:.2f} s")
+        def load() -> None:
+            _shape.cache_clear()  # the command starts cold, as it would in a new process
+            load_compiled(str(wl_path))  # as `tocsin scan` does
 
-        _shape.cache_clear()  # the command starts cold, as it would in a new process
-        out = io.StringIO()
-        t0 = time.perf_counter()
-        with contextlib.redirect_stdout(out):
-            status = tocsin(["scan", str(corpus), "--watchlist", str(wl_path)])
-        full = time.perf_counter() - t0
-        lines = out.getvalue().count("\n")
-        alerts = out.getvalue().count('"rule":')
-        assert status == 0 and lines == args.articles, (status, lines)
+        compiling = timed(args.repeat, load)
+        _, compiled = load_compiled(str(wl_path))
+        print(f"load + compile watch list: {statistics.median(compiling):.2f} s  [{min(compiling):.2f}-{max(compiling):.2f} s]")
+
+        outputs: list[str] = []
+
+        def pipeline() -> None:
+            _shape.cache_clear()
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                status = tocsin(["scan", str(corpus), "--watchlist", str(wl_path)])
+            assert status == 0 and out.getvalue().count("\n") == args.articles, status
+            outputs[:] = [out.getvalue()]
+
+        full = timed(args.repeat, pipeline)
+        alerts = outputs[0].count('"rule":')
         print(f"full scan pipeline:  {rate(args.articles, n_bytes, full)}  [{alerts} alerts]")
-        print(f"  without the one-time watch-list load + compile: {rate(args.articles, n_bytes, full - compiling)}")
+        without = [t - statistics.median(compiling) for t in full]
+        print(f"  without the one-time watch-list load + compile: {rate(args.articles, n_bytes, without)}")
+        del outputs[:]
 
-        t0 = time.perf_counter()
         norms = [normalize(t) for t in texts]
-        normalizing = time.perf_counter() - t0
-        t0 = time.perf_counter()
         hits = sum(len(compiled.matcher.find(n)) for n in norms)
-        alone = time.perf_counter() - t0
+        alone = timed(args.repeat, lambda: deque(map(compiled.matcher.find, norms), maxlen=0))
+        normalizing = timed(args.repeat, lambda: deque(map(normalize, texts), maxlen=0))
         del norms
-        t0 = time.perf_counter()
-        both_hits = sum(len(compiled.matcher.find(normalize(t))) for t in texts)
-        both = time.perf_counter() - t0
-        assert both_hits == hits
+        both = timed(args.repeat, lambda: deque(map(compiled.matcher.find, map(normalize, texts)), maxlen=0))
         print(f"matcher alone:       {rate(args.articles, n_bytes, alone)}  [{hits} hits, {hits / n_bytes * 1000:.1f} per KB]")
         print(f"normalization alone: {rate(args.articles, n_bytes, normalizing)}")
         print(f"normalize + match:   {rate(args.articles, n_bytes, both)}")
@@ -165,12 +185,11 @@ def main() -> None:
         t0 = time.perf_counter()
         naive_hits = sum(len(r.findall(t)) for t in sample for r in regexes)
         naive = time.perf_counter() - t0
-        print(f"naive regex loop:    {rate(len(sample), sample_bytes, naive)}  [{naive_hits} hits; {len(sample)}-article sample]")
+        print(f"naive regex loop:    {rate(len(sample), sample_bytes, [naive])}  [{naive_hits} hits; {len(sample)}-article sample]")
 
         naive_mbs = sample_bytes / naive
-        print(f"ratio matcher/naive:  {n_bytes / alone / naive_mbs:8.0f}x")
-        print(f"ratio normalize+match/naive: {n_bytes / both / naive_mbs:8.0f}x")
-        print(f"ratio pipeline/naive: {n_bytes / full / naive_mbs:8.0f}x")
+        for name, times in (("matcher", alone), ("normalize+match", both), ("pipeline", full)):
+            print(f"ratio {name}/naive: {n_bytes / statistics.median(times) / naive_mbs:8.0f}x")
         print("targets: matcher >= 100 MB/s, pipeline >= 20 MB/s, both >= 100x naive")
 
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable, Iterable, Sequence
 from functools import lru_cache
-from itertools import accumulate, compress, islice, repeat
-from operator import itemgetter, lt, not_, sub
+from itertools import compress, islice, repeat
+from operator import itemgetter, not_, sub
 from typing import NamedTuple
 
 import threading
@@ -27,7 +27,7 @@ from extractors.normalize import Normalized, normalize, normalize_term
 # A word: letters and digits; an apostrophe between letters, a dot inside a
 # dotted abbreviation (U.S.) and a comma inside a digit group (1,520) stay inside it.
 WORD = re.compile(r"[^\W_]+(?:(?:(?<=[^\W\d_])'(?=[^\W\d_])|\.(?=[^\W_])|(?<=\d),(?=\d))[^\W_]+)*")
-_CONTINUATION = r"(?:[^\W_]|(?<=[^\W\d_])'(?=[^\W\d_])|\.(?=[^\W_])|(?<=\d),(?=\d))*"
+_CONTINUATION = r"[^\W_]*(?:(?:(?<=[^\W\d_])'(?=[^\W\d_])|\.(?=[^\W_])|(?<=\d),(?=\d))[^\W_]+)*"  # the rest of a WORD
 
 
 class Hit(NamedTuple):
@@ -96,8 +96,10 @@ class Matcher:
     def find(self, norm: Normalized) -> list[Hit]:
         """Every boundary-valid hit, overlaps resolved within each group."""
         text, cased = norm.lower, norm.cased
-        haystack = " " + text.translate(_ASCII_BOUNDARY if text.isascii() else _boundary_table(text)) + " "
-        keys, starts, ends = self._raw(haystack)
+        if text.isascii():
+            keys, starts, ends = self._raw(f" {text} ".encode().translate(_ASCII_BOUNDARY_BYTES), unicode=False)
+        else:
+            keys, starts, ends = self._raw(f" {text} ".translate(_boundary_table(text)).encode(), unicode=True)
         if not keys:
             return []
         proven = list(map(f" {text} ".startswith, map(self._plain.__getitem__, keys), starts))
@@ -109,21 +111,21 @@ class Matcher:
             hits += self._checked(text, cased, compress(zip(keys, starts, ends), map(not_, proven)))
         return resolve_overlaps(hits)
 
-    def _raw(self, haystack: str) -> tuple[Sequence[int], Sequence[int], Sequence[int]]:
-        """Key indexes, starts and ends of every occurrence of every key, in ``haystack``'s offsets."""
+    def _raw(self, haystack: bytes, *, unicode: bool) -> tuple[Sequence[int], Sequence[int], Sequence[int]]:
+        """Key indexes, starts and ends of every occurrence of every key in ``haystack`` (UTF-8),
+        in character offsets."""
         if self._database is None:
             return (), (), ()
-        data = haystack.encode()
         found: list[tuple[int, int]] = []
         scratch = getattr(self._scratch, "space", None)
         if scratch is None:
             scratch = self._scratch.space = hyperscan.Scratch(self._database)
-        self._database.scan(data, match_event_handler=_collect, context=found, scratch=scratch)
+        self._database.scan(haystack, match_event_handler=_collect, context=found, scratch=scratch)
         if not found:
             return (), (), ()
         keys, ends = zip(*found)
-        if len(data) != len(haystack):
-            ends = _char_offsets(data, ends)
+        if unicode:
+            ends = _char_offsets(haystack, ends)
         return keys, list(map(sub, ends, map(self._length.__getitem__, keys))), ends
 
     def _checked(self, text: str, cased: str, raw: Iterable[tuple[int, int, int]]) -> list[Hit]:
@@ -180,9 +182,12 @@ def _is_plain(patterns: tuple[_Pattern, ...]) -> bool:
 
 
 _ASCII_BOUNDARY = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
+_ASCII_BOUNDARY_BYTES = bytes(c if chr(c).isalnum() else 32 for c in range(128)) + bytes(range(128, 256))
 
 
 def _boundary_table(text: str) -> dict[int, str]:
+    if text.isascii():
+        return _ASCII_BOUNDARY
     extra = {ord(c): " " for c in set(text) if not c.isascii() and not c.isalnum()}
     return {**_ASCII_BOUNDARY, **extra} if extra else _ASCII_BOUNDARY
 
@@ -268,50 +273,53 @@ def resolve_overlaps(hits: list[Hit]) -> list[Hit]:
 
     Hits of one group on the same span with different labels (one alias shared by
     two actors) are all kept. Only runs of chained overlapping hits (of any group)
-    need the greedy choice; they are found with C-level maps rather than a Python
-    loop over every hit, as most hits overlap nothing."""
+    need the greedy choice; most hits overlap nothing and pass straight through."""
     if len(hits) < 2:
         return hits
     hits.sort(key=_SPAN)
-    reach = accumulate(map(_END, hits), max)
-    chained = list(compress(range(1, len(hits)), map(lt, map(_START, islice(hits, 1, None)), reach)))
-    if not chained:
-        return hits
-    keep = [True] * len(hits)
-    i, n = 0, len(chained)
-    while i < n:
-        first = last = chained[i] - 1
-        while i < n and chained[i] == last + 1:
-            i += 1
-            last += 1
-        if last == first + 1:  # a run of two, the common case, decided here
-            a, b = hits[first], hits[last]
-            if a.group == b.group and (a.start, a.end) != (b.start, b.end):
-                keep[last if a.end - a.start >= b.end - b.start else first] = False
-        else:
-            for j in _losers(hits, first, last + 1):
-                keep[j] = False
-    return list(compress(hits, keep))
-
-
-_SPAN, _START, _END = itemgetter(0, 1), itemgetter(0), itemgetter(1)
-
-
-def _losers(hits: list[Hit], lo: int, hi: int) -> list[int]:
-    """The indexes in ``hits[lo:hi]``, a run of chained overlapping hits, that overlap a longer
-    (or as long and further left) hit of their group."""
-    by_group: dict[Hashable, list[int]] = {}
-    for j in range(lo, hi):
-        by_group.setdefault(hits[j].group, []).append(j)
-    losers = []
-    for indexes in by_group.values():
-        taken: list[tuple[int, int]] = []
-        for j in sorted(indexes, key=lambda j: (hits[j].start - hits[j].end, hits[j].start)):
-            start, end = span = hits[j].start, hits[j].end
-            if span in taken:
-                continue
-            if any(start < e and s < end for s, e in taken):
-                losers.append(j)
+    out: list[Hit] = []
+    first, run, reach = hits[0], None, hits[0].end
+    for hit in islice(hits, 1, None):
+        if hit.start < reach:
+            if run is None:
+                run = [first, hit]
             else:
-                taken.append(span)
-    return losers
+                run.append(hit)
+            if hit.end > reach:
+                reach = hit.end
+            continue
+        if run is None:
+            out.append(first)
+        else:
+            out += _resolve_run(run)
+            run = None
+        first, reach = hit, hit.end
+    if run is None:
+        out.append(first)
+    else:
+        out += _resolve_run(run)
+    return out
+
+
+_SPAN = itemgetter(0, 1)
+
+
+def _resolve_run(run: list[Hit]) -> list[Hit]:
+    """The winners of a run of chained overlapping hits (sorted by start, then end)."""
+    if len(run) == 2:  # the common case
+        a, b = run
+        if a.group != b.group or (a.start, a.end) == (b.start, b.end):
+            return run
+        return [a] if a.end - a.start >= b.end - b.start else [b]
+    taken: dict[Hashable, list[tuple[int, int]]] = {}
+    losers = set()
+    for length, start, j in sorted((h.start - h.end, h.start, j) for j, h in enumerate(run)):
+        end = start - length
+        spans = taken.setdefault(run[j].group, [])
+        if (start, end) in spans:
+            continue
+        if any(start < e and s < end for s, e in spans):
+            losers.add(j)
+        else:
+            spans.append((start, end))
+    return [h for j, h in enumerate(run) if j not in losers]

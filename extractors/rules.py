@@ -2,8 +2,8 @@
 
 ``compile_watchlist`` turns a watch list into one ``Matcher`` over every alias,
 lexicon term and query term, plus each rule's tree. A rule numbers its leaves
-(terms and references); each hit is mapped, once per (rule, group, label), to
-the set of leaves it satisfies. A unit is evaluated only if its hits cover
+(terms and references); each hit is mapped, once per (group, label), to the set
+of leaves it satisfies in each rule. A unit is evaluated only if its hits cover
 every leaf the query cannot hold without (``must``), so most units of most
 articles cost a set comparison.
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from extractors import query as q
 from extractors.matcher import WORD, Hit, Matcher
@@ -52,15 +52,14 @@ class CompiledWatchlist:
     rules: list[CompiledRule]
     matcher: Matcher
     selectors: dict[q.Ref, frozenset[str]]  # actor:/kind: reference -> actor ids
-    _leaf_sets: dict[tuple[int, Any, Any], frozenset[int]] = field(default_factory=dict, repr=False)
+    _leaf_sets: dict[tuple[Any, Any], tuple[frozenset[int], ...]] = field(default_factory=dict, repr=False)
 
-    def leaf_set(self, rule_index: int, hit: Hit) -> frozenset[int]:
-        """The leaves of rule ``rule_index`` that ``hit`` satisfies."""
-        key = (rule_index, hit.group, hit.label)
+    def leaf_sets(self, hit: Hit) -> tuple[frozenset[int], ...]:
+        """For each rule, the leaves that ``hit`` satisfies (cached by group and label)."""
+        key = (hit.group, hit.label)
         found = self._leaf_sets.get(key)
         if found is None:
-            rule = self.rules[rule_index]
-            found = frozenset(i for leaf, i in rule.leaves.items() if self._satisfies(leaf, hit))
+            found = tuple(frozenset(i for leaf, i in rule.leaves.items() if self._satisfies(leaf, hit)) for rule in self.rules)
             self._leaf_sets[key] = found
         return found
 
@@ -105,8 +104,9 @@ def compile_watchlist(watchlist: Any) -> CompiledWatchlist:
     return CompiledWatchlist(actors, rules, Matcher(terms), selectors)
 
 
-@dataclass(frozen=True)
-class Occurrence:
+class Occurrence(NamedTuple):
+    """Where a query node holds in a unit, and the hits that make it hold."""
+
     start: int
     end: int
     hits: tuple[Hit, ...]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from pydantic import BaseModel
@@ -65,7 +66,8 @@ def scan_article(article: Article, compiled: CompiledWatchlist) -> ScanResult:
         if h.group == ACTORS:
             counts[h.label] = counts.get(h.label, 0) + 1  # type: ignore[index]
     units = _Units(norm)
-    alerts = [a for i, rule in enumerate(compiled.rules) if (a := _fire(i, rule, compiled, hits, units)) is not None]
+    leaf_sets = list(map(compiled.leaf_sets, hits))
+    alerts = [a for i, rule in enumerate(compiled.rules) if (a := _fire(i, rule, hits, leaf_sets, units)) is not None]
     return ScanResult.model_validate({
         "id": article.id,
         "path": article.path,
@@ -80,23 +82,25 @@ def scan_article(article: Article, compiled: CompiledWatchlist) -> ScanResult:
     })
 
 
-def _fire(index: int, rule: CompiledRule, compiled: CompiledWatchlist, hits: list[Hit], units: "_Units") -> dict[str, Any] | None:
-    """The rule's alert as ``AlertResult`` data, or None."""
-    relevant = [(h, leaves) for h in hits if (leaves := compiled.leaf_set(index, h))]
-    if not rule.matches_empty and not rule.must <= frozenset().union(*(leaves for _, leaves in relevant)):
-        return None  # what every matching unit needs is nowhere in the article: no unit to look at
+def _fire(
+    index: int, rule: CompiledRule, hits: list[Hit], leaf_sets: list[tuple[frozenset[int], ...]], units: "_Units"
+) -> dict[str, Any] | None:
+    """The rule's alert as ``AlertResult`` data, or None. ``leaf_sets[k][index]`` holds the rule's
+    leaves that ``hits[k]`` satisfies."""
+    relevant = [(h, leaves[index]) for h, leaves in zip(hits, leaf_sets) if leaves[index]]
+    if rule.matches_empty:
+        spans = units.all(rule.scope)
+    else:
+        if not rule.must <= frozenset().union(*map(_LEAVES, relevant)):
+            return None  # what every matching unit needs is nowhere in the article: no unit to look at
+        spans = units.holding(rule.scope, _anchors(rule, relevant))
     starts = [h.start for h, _ in relevant]
     evidence: list[dict[str, Any]] = []
     actors: dict[str, None] = {}
-    spans = units.all(rule.scope) if rule.matches_empty else units.holding(rule.scope, starts)
     for start, end in spans:
-        i = bisect_left(starts, start)
-        inside = []
-        while i < len(relevant) and relevant[i][0].start < end:
-            if relevant[i][0].end <= end:
-                inside.append(relevant[i])
-            i += 1
-        if not rule.must <= frozenset().union(*(leaves for _, leaves in inside)):
+        lo = bisect_left(starts, start)
+        inside = [r for r in relevant[lo : bisect_left(starts, end, lo)] if r[0].end <= end]
+        if not rule.must <= frozenset().union(*map(_LEAVES, inside)):
             continue
         ok, used = evaluate(rule, inside, units.norm.lower)
         if not ok:
@@ -106,6 +110,21 @@ def _fire(index: int, rule: CompiledRule, compiled: CompiledWatchlist, hits: lis
     if not evidence:
         return None
     return {"rule": rule.id, "title": rule.title, "severity": rule.severity, "actors": list(actors), "evidence": evidence}
+
+
+_LEAVES = itemgetter(1)
+
+
+def _anchors(rule: CompiledRule, relevant: list[tuple[Hit, frozenset[int]]]) -> list[int]:
+    """Where a matching unit may be: the starts of the hits of the required leaf with the
+    fewest hits (every matching unit holds one), or of every hit if no leaf is required."""
+    if not rule.must:
+        return [h.start for h, _ in relevant]
+    if len(rule.must) == 1:
+        (rarest,) = rule.must
+    else:
+        rarest = min(rule.must, key=lambda leaf: sum([leaf in leaves for _, leaves in relevant]))
+    return [h.start for h, leaves in relevant if rarest in leaves]
 
 
 class _Units:

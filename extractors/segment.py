@@ -6,10 +6,10 @@ import re
 
 _CLOSE = "\"')]\u201d\u2019"
 _OPEN = "\"'(\\[\u201c\u2018"
-# Sentence-final punctuation and closing quotes, then space and what can start a sentence.
-# (Spelled "[.!?][.!?]*", not "[.!?]+": a pattern that opens on a bare character class lets the
-# regex engine skip to candidates, twice as fast over prose.)
-_END = re.compile(rf"[.!?][.!?]*[{re.escape(_CLOSE)}]*(?=\s+[{re.escape(_OPEN)}]*[A-Z0-9])")
+# Sentence-final punctuation and closing quotes, then space (not a newline) and what can start a
+# sentence; group 1 ends where the next sentence starts. (Spelled "[.!?][.!?]*", not "[.!?]+": a
+# pattern that opens on a bare character class lets the regex engine skip to candidates.)
+_END = re.compile(rf"[.!?][.!?]*[{re.escape(_CLOSE)}]*(?=([^\S\n]+)[{re.escape(_OPEN)}]*[A-Z0-9])")
 _ABBREVIATIONS = frozenset(
     """mr mrs ms dr prof gen col lt maj capt sgt cpl adm gov sen rep st jr sr rev hon pres
     jan feb mar apr jun jul aug sep sept oct nov dec vs etc al fig approx est dept inc ltd co corp""".split()
@@ -24,42 +24,43 @@ _STARTERS = frozenset(
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """The sentences of ``text[start:end]`` as (start, end) spans of ``text``, trimmed of spaces.
 
-    Newlines always end a sentence."""
+    Newlines always end a sentence. One regex pass finds every candidate end of the
+    whole range; a sentence between two accepted ends needs no trimming, as the regex
+    says where the next one starts."""
     end = len(text) if end is None else end
     spans: list[tuple[int, int]] = []
-    pos = start
-    while pos < end:
-        nl = text.find("\n", pos, end)
-        line_end = end if nl == -1 else nl
-        spans += _line(text, pos, line_end)
-        pos = line_end + 1
-    return spans
-
-
-def _line(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    spans = []
-    begin = start
+    begin = line = start
+    nl = text.find("\n", start, end)
     for m in _END.finditer(text, start, end):
         dot, after = m.span()
-        if text[dot] == "." and not _ends_sentence(text, begin, dot, after, end):
+        while nl != -1 and nl < dot:
+            spans.append(_trim(text, begin, nl))
+            begin = line = nl + 1
+            nl = text.find("\n", begin, end)
+        if text[dot] == "." and not _ends_sentence(text, line, dot, after, end):
             continue
-        spans.append(_trim(text, begin, after))
-        begin = after
+        spans.append(_trim(text, begin, after) if begin == line else (begin, after))
+        begin = m.end(1)
+    while nl != -1:
+        spans.append(_trim(text, begin, nl))
+        begin = nl + 1
+        nl = text.find("\n", begin, end)
     spans.append(_trim(text, begin, end))
     return [s for s in spans if s[0] < s[1]]
 
 
-def _ends_sentence(text: str, begin: int, dot: int, after: int, end: int) -> bool:
+def _ends_sentence(text: str, line: int, dot: int, after: int, end: int) -> bool:
+    """Whether the dot at ``dot`` ends a sentence: the word before it (which starts no
+    earlier than ``line``) is no abbreviation, initial or dotted abbreviation."""
     # The common case first: the last word of the 8 characters before the dot is an ordinary one.
     # (An abbreviation is shorter than 8, so it would be that whole word; so would an initial; and a
     # dotted one would show its inner dot.)
-    words = text[max(begin, dot - 8) : dot].rsplit(None, 1)
+    words = text[max(line, dot - 8) : dot].rsplit(None, 1)
     if words:
         tail = words[-1].lstrip(_OPEN)
         if len(tail) >= 2 and tail[-2] != "." and tail.lower() not in _ABBREVIATIONS:
             return True
-    word_start = max(text.rfind(" ", begin, dot), text.rfind("\t", begin, dot)) + 1
-    word = text[word_start : dot + 1].lstrip(_OPEN)
+    word = text[line : dot + 1].rsplit(None, 1)[-1].lstrip(_OPEN)
     bare = word[:-1]
     if bare.lower() in _ABBREVIATIONS:
         return False

@@ -2,12 +2,14 @@
 
 ``iter_articles`` walks files and directories and yields, for each article or
 each problem, ``(path, Article)`` or ``(path, ArticleError)``, so a caller can
-report a bad file and go on with the rest. JSON lines stream one line at a time.
+report a bad file and go on with the rest; ``articles_in`` does the same for one
+file already listed. JSON lines stream one line at a time.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -25,27 +27,45 @@ SUFFIXES = {".txt", ".html", ".htm", ".jsonl"}
 
 def iter_article_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
     """Files as given (a missing one too: reading it reports it); directories recursively,
-    sorted, skipping hidden names and other suffixes."""
+    in name order, skipping hidden names and other suffixes."""
     for given in paths:
         p = Path(given)
         if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                rel = f.relative_to(p).parts
-                if f.is_file() and f.suffix.lower() in SUFFIXES and not any(x.startswith(".") for x in rel):
-                    yield f
+            yield from map(Path, _walk(str(p)))
         else:
             yield p
 
 
+def _walk(directory: str) -> Iterator[str]:
+    """The article files under ``directory``, depth first in name order: the order of sorting
+    all their paths. ``scandir`` tells files from directories without a ``stat`` each."""
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk(entry.path)
+        elif entry.is_file() and os.path.splitext(entry.name)[1].lower() in SUFFIXES:
+            yield entry.path
+
+
 def iter_articles(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Article | ArticleError]]:
     for p in iter_article_paths(paths):
-        try:
-            if p.suffix.lower() == ".jsonl":
-                yield from ((p, a) for a in _jsonl(p))
-            else:
-                yield p, read_article_file(p)
-        except ArticleError as exc:
-            yield p, exc
+        yield from ((p, item) for item in articles_in(p))
+
+
+def articles_in(path: Path) -> Iterator[Article | ArticleError]:
+    """The article of a seed or HTML file, or each line's of a JSON-lines file, or the problem."""
+    if path.suffix.lower() == ".jsonl":
+        yield from _jsonl(path)
+        return
+    try:
+        yield read_article_file(path)
+    except ArticleError as exc:
+        yield exc
 
 
 def read_article_file(path: Path) -> Article:
@@ -62,10 +82,11 @@ def read_article_file(path: Path) -> Article:
 
 def _read(path: Path) -> bytes:
     try:
-        size = path.stat().st_size
-        if size > MAX_ARTICLE_BYTES:
-            raise ArticleError(f"file too large ({size / 1e6:.1f} MB; the limit is {MAX_ARTICLE_BYTES / 1e6:.0f} MB)")
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_ARTICLE_BYTES:
+                raise ArticleError(f"file too large ({size / 1e6:.1f} MB; the limit is {MAX_ARTICLE_BYTES / 1e6:.0f} MB)")
+            raw = f.read()
     except OSError as exc:
         raise ArticleError(f"cannot read: {(exc.strerror or str(exc)).lower()}") from None
     if not raw.strip():

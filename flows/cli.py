@@ -4,7 +4,6 @@ parses nothing itself and calls into the module that does the work."""
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sys
 from datetime import UTC, datetime
@@ -12,21 +11,14 @@ from collections.abc import Sequence
 
 from extractors.config import ConfigError
 from extractors.feedlist import load_feeds
-from extractors.rules import CompiledWatchlist, compile_watchlist
-from extractors.watchlist import SEVERITIES, load_watchlist, parse_duration
+from extractors.watchlist import SEVERITIES, parse_duration
+from flows.compiled import load_compiled
 from flows.scanfiles import TABLE_HEADER, scan_files
 from flows.settings import DEFAULT_FEEDS, DEFAULT_WATCHLIST
 
 
-def load_compiled(path: str) -> CompiledWatchlist:
-    """The watch list at ``path``, loaded and compiled; raises ``ConfigError``."""
-    compiled = compile_watchlist(load_watchlist(path))
-    gc.freeze()  # see flows.pipeline.load
-    return compiled
-
-
 def cmd_scan(args: argparse.Namespace) -> int:
-    compiled = load_compiled(args.watchlist)
+    _, compiled = load_compiled(args.watchlist)
     status = 0
     if args.format == "table":
         print(TABLE_HEADER)
@@ -43,8 +35,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     errors: list[str] = []
     summary: list[str] = []
     try:
-        watchlist = load_watchlist(args.watchlist)
-        compile_watchlist(watchlist)
+        watchlist, _ = load_compiled(args.watchlist)
         summary.append(f"{args.watchlist}: {len(watchlist.actors)} actors, {len(watchlist.rules)} rules")
     except ConfigError as exc:
         errors += exc.errors

@@ -6,7 +6,6 @@ against it.
 
 from __future__ import annotations
 
-import gc
 import os
 import time
 from collections import Counter
@@ -19,11 +18,12 @@ from typing import Any
 
 from extractors.article import Article
 from extractors.errors import ArticleError
-from extractors.rules import CompiledWatchlist, compile_watchlist
+from extractors.rules import CompiledWatchlist
 from extractors.scan import scan_article
-from extractors.watchlist import Watchlist, load_watchlist
-from flows.articles import iter_articles
+from extractors.watchlist import Watchlist
+from flows.articles import articles_in
 from flows.channels import channels_for
+from flows.compiled import load_compiled
 from flows.db import connect
 from flows.entries import Item, record_batch
 
@@ -73,18 +73,7 @@ class Config:
 
 @lru_cache(maxsize=8)
 def _load(path: str, mtime: float, rules: tuple[str, ...] | None) -> tuple[Watchlist, CompiledWatchlist]:
-    watchlist = load_watchlist(path)
-    if rules is not None:
-        unknown = set(rules) - {r.id for r in watchlist.rules}
-        if unknown:
-            raise ValueError(f"no such rule: {', '.join(sorted(unknown))}")
-        watchlist = watchlist.model_copy(update={"rules": [r for r in watchlist.rules if r.id in rules]})
-    compiled = compile_watchlist(watchlist)
-    # The compiled watch list lives as long as the process: freeze it (and all else alive now)
-    # out of the cyclic collector's sight, which otherwise walks its ~100,000 objects again and
-    # again as scanning allocates (11% of the matcher's time); forked workers share its pages.
-    gc.freeze()
-    return watchlist, compiled
+    return load_compiled(path, rules)  # ``mtime`` is in the cache key: an edited file is loaded again
 
 
 def load(config: Config) -> tuple[Watchlist, CompiledWatchlist]:
@@ -135,7 +124,7 @@ def process_files(
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     stats, pairs = BatchStats(), []
-    for path, item in iter_articles(paths):
+    for path, item in ((Path(p), item) for p in paths for item in articles_in(Path(p))):
         if isinstance(item, ArticleError):
             stats.error_count += 1
             if len(stats.errors) < MAX_ERRORS:

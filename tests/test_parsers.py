@@ -11,7 +11,7 @@ from extractors.errors import ArticleError
 from extractors.html import extract_html, fragment_paragraphs
 from extractors.seed import parse_seed
 from extractors.segment import sentence_spans
-from flows.articles import iter_articles
+from flows.articles import iter_article_paths, iter_articles
 from tests.helpers import SEED
 
 
@@ -57,6 +57,8 @@ def test_empty_seed_is_an_error() -> None:
         ('He said "we will strike." Then he left.', ['He said "we will strike."', "Then he left."]),
         ("Is it war? Nobody knows! Maybe.", ["Is it war?", "Nobody knows!", "Maybe."]),
         ("First line\nSecond line", ["First line", "Second line"]),
+        ("It ended.\nGen. Smith spoke. Then Dr. Jones did.", ["It ended.", "Gen. Smith spoke.", "Then Dr. Jones did."]),
+        ("  Spaced out.   Twice.  \n\n  Again. ", ["Spaced out.", "Twice.", "Again."]),
     ],
 )
 def test_sentence_boundaries(text: str, expected: list[str]) -> None:
@@ -142,6 +144,17 @@ def test_directories_recursive_sorted_hidden_and_other_files_skipped(tmp_path: P
     (tmp_path / "page.html").write_text(PAGE)
     found = [(p.name, getattr(a, "title", None)) for p, a in iter_articles([tmp_path])]
     assert found == [("1.txt", "First"), ("2.txt", "Second"), ("page.html", "Militia threatens bases")]
+
+
+def test_directory_order_is_the_order_of_the_sorted_paths(tmp_path: Path) -> None:
+    names = ["a.txt", "a/z.txt", "a.b/x.txt", "B.txt", "b/c/d.txt", "b/c.txt", "b.txt", "b0/e.txt", ".git/x.txt", "a/.h/y.txt", "x.TXT"]
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("Title\nBody.")
+    (tmp_path / "link").symlink_to(tmp_path / "b", target_is_directory=True)  # not followed, as rglob does not
+    expected = sorted(p for p in tmp_path.rglob("*") if p.is_file() and not any(x.startswith(".") for x in p.relative_to(tmp_path).parts))
+    assert list(iter_article_paths([tmp_path])) == expected
+    assert len(expected) == 9
 
 
 def test_jsonl_streams_articles_and_reports_bad_lines(tmp_path: Path) -> None:

@@ -85,6 +85,14 @@ def test_and_or(tmp_path: Path) -> None:
     assert fires(tmp_path, "drone OR rocket", "A drone. A rocket. A car.") == ["A drone.", "A rocket."]
 
 
+def test_every_matching_unit_is_evidence_whichever_term_is_rarer(tmp_path: Path) -> None:
+    # Units are looked for around the required term with the fewest hits; both ways round, all are found.
+    many_attacks = ["Iran will attack. An attack. Another attack.", "Attack, attack. Iran and an attack."]
+    assert fires(tmp_path, "actor:iran AND attack", *many_attacks) == ["Iran will attack.", "Iran and an attack."]
+    many_irans = ["Iran, Iran. Iran will attack. Iran.", "Iran! Iran and an attack. Iran spoke."]
+    assert fires(tmp_path, "actor:iran AND attack", *many_irans) == ["Iran will attack.", "Iran and an attack."]
+
+
 def test_grouping_changes_precedence(tmp_path: Path) -> None:
     text = "Iran drone. Rocket."
     assert fires(tmp_path, "actor:iran AND drone OR rocket", text) == ["Iran drone.", "Rocket."]

@@ -37,8 +37,7 @@ def reference(text: str) -> list[tuple[int, int]]:
 
 
 def _ends_sentence(text: str, begin: int, dot: int, after: int, end: int) -> bool:
-    word_start = max(text.rfind(" ", begin, dot), text.rfind("\t", begin, dot)) + 1
-    word = text[word_start : dot + 1].lstrip(segment._OPEN)
+    word = text[begin : dot + 1].rsplit(None, 1)[-1].lstrip(segment._OPEN)
     bare = word[:-1]
     if bare.lower() in segment._ABBREVIATIONS or (len(bare) == 1 and bare.isupper()):
         return False

@@ -3,9 +3,9 @@
 ``compile_watchlist`` turns a watch list into one ``Matcher`` over every alias,
 lexicon term and query term, plus each rule's tree. A rule numbers its leaves
 (terms and references); each hit is mapped, once per (group, label), to the set
-of leaves it satisfies in each rule. A unit is evaluated only if its hits cover
-every leaf the query cannot hold without (``must``), so most units of most
-articles cost a set comparison.
+of leaves it satisfies in each rule. A unit is evaluated only if its hits meet
+the query's ``needs`` (for ``a NEAR (b OR c) AND NOT d``: a leaf of {a}, and one
+of {b, c}), so most units of most articles cost a few set operations.
 
 Groups of hits: ``"actors"`` (aliases, overlaps resolved across all actors),
 ``("lexicon", NAME)`` and ``("term", TEXT)``. An actor hit's label is the actor id.
@@ -33,7 +33,7 @@ class CompiledRule:
     scope: str
     tree: q.Node
     leaves: dict[Leaf, int]
-    must: frozenset[int]  # leaves that every satisfying unit contains
+    needs: tuple[frozenset[int], ...]  # a satisfying unit holds a leaf of each of these sets
     matches_empty: bool  # the query holds in a unit with no hits at all (e.g. ``NOT x``)
 
 
@@ -97,7 +97,7 @@ def compile_watchlist(watchlist: Any) -> CompiledWatchlist:
         rules.append(
             CompiledRule(
                 rule.id, rule.title, rule.severity, rule.scope or "sentence", tree,
-                leaves, _must(tree, leaves), matches_empty,
+                leaves, _needs(tree, leaves), matches_empty,
             )
         )
     actors = {a.id: ActorInfo(a.id, a.name, a.kind) for a in watchlist.actors}
@@ -173,17 +173,19 @@ def _evaluate(
     raise TypeError(f"not a query node: {node!r}")
 
 
-def _must(node: q.Node, leaves: dict[Leaf, int]) -> frozenset[int]:
-    """Leaves present in every unit that satisfies ``node``."""
+def _needs(node: q.Node, leaves: dict[Leaf, int]) -> tuple[frozenset[int], ...]:
+    """Sets of leaves such that every unit satisfying ``node`` holds a leaf of each set."""
     if isinstance(node, (q.Term, q.Ref)):
-        return frozenset([leaves[node]])
-    if isinstance(node, (q.And)):
-        return frozenset().union(*(_must(n, leaves) for n in node.operands))
+        return (frozenset([leaves[node]]),)
+    if isinstance(node, q.And):
+        return tuple(need for n in node.operands for need in _needs(n, leaves))
     if isinstance(node, q.Near):
-        return _must(node.left, leaves) | _must(node.right, leaves)
+        return _needs(node.left, leaves) + _needs(node.right, leaves)
     if isinstance(node, q.Or):
-        return frozenset.intersection(*(_must(n, leaves) for n in node.operands))
-    return frozenset()
+        # Each operand needs a leaf of its first set, so the whole needs a leaf of their union.
+        firsts = [_needs(n, leaves)[:1] for n in node.operands]
+        return (frozenset().union(*(f[0] for f in firsts)),) if all(firsts) else ()
+    return ()
 
 
 def _member_closure(actors: Sequence[Any]) -> dict[str, set[str]]:

@@ -91,8 +91,8 @@ def _fire(
     if rule.matches_empty:
         spans = units.all(rule.scope)
     else:
-        if not rule.must <= frozenset().union(*map(_LEAVES, relevant)):
-            return None  # what every matching unit needs is nowhere in the article: no unit to look at
+        if not _meets(rule, relevant):
+            return None  # no unit of the article can hold what the query needs
         spans = units.holding(rule.scope, _anchors(rule, relevant))
     starts = [h.start for h, _ in relevant]
     evidence: list[dict[str, Any]] = []
@@ -100,7 +100,7 @@ def _fire(
     for start, end in spans:
         lo = bisect_left(starts, start)
         inside = [r for r in relevant[lo : bisect_left(starts, end, lo)] if r[0].end <= end]
-        if not rule.must <= frozenset().union(*map(_LEAVES, inside)):
+        if not _meets(rule, inside):
             continue
         ok, used = evaluate(rule, inside, units.norm.lower)
         if not ok:
@@ -115,16 +115,19 @@ def _fire(
 _LEAVES = itemgetter(1)
 
 
+def _meets(rule: CompiledRule, hits: list[tuple[Hit, frozenset[int]]]) -> bool:
+    """Whether ``hits`` (with their leaf sets) hold a leaf of each set the rule needs."""
+    present = frozenset().union(*map(_LEAVES, hits))
+    return all(not need.isdisjoint(present) for need in rule.needs)
+
+
 def _anchors(rule: CompiledRule, relevant: list[tuple[Hit, frozenset[int]]]) -> list[int]:
-    """Where a matching unit may be: the starts of the hits of the required leaf with the
-    fewest hits (every matching unit holds one), or of every hit if no leaf is required."""
-    if not rule.must:
+    """Where a matching unit may be: the starts of the hits of the needed set with the fewest
+    hits (every matching unit holds one), or of every hit if the query needs none."""
+    if not rule.needs:
         return [h.start for h, _ in relevant]
-    if len(rule.must) == 1:
-        (rarest,) = rule.must
-    else:
-        rarest = min(rule.must, key=lambda leaf: sum([leaf in leaves for _, leaves in relevant]))
-    return [h.start for h, leaves in relevant if rarest in leaves]
+    rarest = min(rule.needs, key=lambda need: sum([not need.isdisjoint(leaves) for _, leaves in relevant]))
+    return [h.start for h, leaves in relevant if not rarest.isdisjoint(leaves)]
 
 
 class _Units:

@@ -93,6 +93,14 @@ def test_every_matching_unit_is_evidence_whichever_term_is_rarer(tmp_path: Path)
     assert fires(tmp_path, "actor:iran AND attack", *many_irans) == ["Iran will attack.", "Iran and an attack."]
 
 
+def test_units_are_prefiltered_by_what_the_query_needs_and_no_more(tmp_path: Path) -> None:
+    # NEAR (a OR b) needs one of a, b in the unit; an OR with a NOT branch needs nothing.
+    text = "Iran spoke. Iran sent a drone. A rocket fell."
+    assert fires(tmp_path, "actor:iran NEAR/5 (drone OR rocket)", text) == ["Iran sent a drone."]
+    assert fires(tmp_path, "actor:iran AND (NOT drone OR rocket)", text) == ["Iran spoke."]
+    assert fires(tmp_path, "(actor:iran AND drone) OR rocket", text) == ["Iran sent a drone.", "A rocket fell."]
+
+
 def test_grouping_changes_precedence(tmp_path: Path) -> None:
     text = "Iran drone. Rocket."
     assert fires(tmp_path, "actor:iran AND drone OR rocket", text) == ["Iran drone.", "Rocket."]

@@ -206,6 +206,11 @@ def compile_term(text: str, *, exact: bool = False, label: Hashable = None, grou
     )
 
 
+def check_term(text: str) -> None:
+    """Raise ``TermError`` if ``text`` cannot be a term (the watch list's loader reports it)."""
+    _shape(text)
+
+
 @lru_cache(maxsize=65536)
 def _shape(text: str) -> tuple[str, str, re.Pattern[str] | None]:
     """(literal key, literal prefix, wildcard tail regex) of a term; cached, as a watch list

@@ -118,7 +118,7 @@ _LEAVES = itemgetter(1)
 def _meets(rule: CompiledRule, hits: list[tuple[Hit, frozenset[int]]]) -> bool:
     """Whether ``hits`` (with their leaf sets) hold a leaf of each set the rule needs."""
     present = frozenset().union(*map(_LEAVES, hits))
-    return all(not need.isdisjoint(present) for need in rule.needs)
+    return not any(map(present.isdisjoint, rule.needs))
 
 
 def _anchors(rule: CompiledRule, relevant: list[tuple[Hit, frozenset[int]]]) -> list[int]:
@@ -126,7 +126,8 @@ def _anchors(rule: CompiledRule, relevant: list[tuple[Hit, frozenset[int]]]) -> 
     hits (every matching unit holds one), or of every hit if the query needs none."""
     if not rule.needs:
         return [h.start for h, _ in relevant]
-    rarest = min(rule.needs, key=lambda need: sum([not need.isdisjoint(leaves) for _, leaves in relevant]))
+    leaf_sets = list(map(_LEAVES, relevant))
+    rarest = max(rule.needs, key=lambda need: sum(map(need.isdisjoint, leaf_sets))) if len(rule.needs) > 1 else rule.needs[0]
     return [h.start for h, leaves in relevant if not rarest.isdisjoint(leaves)]
 
 

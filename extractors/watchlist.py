@@ -27,7 +27,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, S
 
 from extractors import query as q
 from extractors.config import ConfigError, Document, read_yaml, validate
-from extractors.matcher import TermError, compile_term
+from extractors.matcher import TermError, check_term
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 Severity = Literal["info", "low", "medium", "high", "critical"]
@@ -58,9 +58,9 @@ class Actor(_Model):
     id: Id
     name: str
     kind: str = Field(min_length=1)
-    aliases: list[str] = []
-    exact: list[str] = []
-    member_of: list[str] = []
+    aliases: list[str] = Field(default_factory=list)  # a factory, not a default that pydantic deep-copies per actor
+    exact: list[str] = Field(default_factory=list)
+    member_of: list[str] = Field(default_factory=list)
 
 
 class Rule(_Model):
@@ -189,7 +189,7 @@ def _query_errors(doc: Document) -> list[str]:
 
 def _check_term(err: Any, loc: list[Any], term: str) -> None:
     try:
-        compile_term(term)
+        check_term(term)
     except TermError as exc:
         err(loc, str(exc))
 

@@ -15,6 +15,7 @@ _ABBREVIATIONS = frozenset(
     jan feb mar apr jun jul aug sep sept oct nov dec vs etc al fig approx est dept inc ltd co corp""".split()
 )
 _DOTTED = re.compile(r"^(?:[A-Za-z]\.){2,}$")  # U.S. U.N. U.K. e.g. i.e.
+_TOKEN = re.compile(r"\S*")
 # After a dotted abbreviation a sentence ends only if one of these starts the next.
 _STARTERS = frozenset(
     "The A An It He She They We I This That These Those But And However In On At If When While According Its Their His Her".split()
@@ -37,7 +38,7 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
             spans.append(_trim(text, begin, nl))
             begin = line = nl + 1
             nl = text.find("\n", begin, end)
-        if text[dot] == "." and not _ends_sentence(text, line, dot, after, end):
+        if text[dot] == "." and not _ends_sentence(text, line, dot, m.end(1), end):
             continue
         spans.append(_trim(text, begin, after) if begin == line else (begin, after))
         begin = m.end(1)
@@ -49,9 +50,10 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     return [s for s in spans if s[0] < s[1]]
 
 
-def _ends_sentence(text: str, line: int, dot: int, after: int, end: int) -> bool:
-    """Whether the dot at ``dot`` ends a sentence: the word before it (which starts no
-    earlier than ``line``) is no abbreviation, initial or dotted abbreviation."""
+def _ends_sentence(text: str, line: int, dot: int, following: int, end: int) -> bool:
+    """Whether the dot at ``dot`` ends a sentence: the word before it (which starts no earlier
+    than ``line``) is no abbreviation, initial or dotted abbreviation. ``following`` is where the
+    next word starts. Each look is bounded by a word, so a long line costs linear time."""
     # The common case first: the last word of the 8 characters before the dot is an ordinary one.
     # (An abbreviation is shorter than 8, so it would be that whole word; so would an initial; and a
     # dotted one would show its inner dot.)
@@ -60,15 +62,17 @@ def _ends_sentence(text: str, line: int, dot: int, after: int, end: int) -> bool
         tail = words[-1].lstrip(_OPEN)
         if len(tail) >= 2 and tail[-2] != "." and tail.lower() not in _ABBREVIATIONS:
             return True
-    word = text[line : dot + 1].rsplit(None, 1)[-1].lstrip(_OPEN)
+    start = dot
+    while start > line and not text[start - 1].isspace():
+        start -= 1
+    word = text[start : dot + 1].lstrip(_OPEN)
     bare = word[:-1]
     if bare.lower() in _ABBREVIATIONS:
         return False
     if len(bare) == 1 and bare.isupper():  # an initial: "Qais K. Khazali"
         return False
     if _DOTTED.match(word):
-        following = text[after:end].split(None, 1)
-        return bool(following) and following[0].strip(_OPEN) in _STARTERS
+        return _TOKEN.match(text, following, end).group().strip(_OPEN) in _STARTERS
     return True
 
 

@@ -12,6 +12,7 @@ case. Overlapping hits of one group are resolved longest first, then leftmost.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Hashable, Iterable, Sequence
 from functools import lru_cache
 from itertools import compress, islice, repeat
@@ -316,15 +317,17 @@ def _resolve_run(run: list[Hit]) -> list[Hit]:
         if a.group != b.group or (a.start, a.end) == (b.start, b.end):
             return run
         return [a] if a.end - a.start >= b.end - b.start else [b]
-    taken: dict[Hashable, list[tuple[int, int]]] = {}
+    kept: dict[Hashable, tuple[list[int], list[int]]] = {}  # per group: starts and ends of kept spans, in order
     losers = set()
     for length, start, j in sorted((h.start - h.end, h.start, j) for j, h in enumerate(run)):
         end = start - length
-        spans = taken.setdefault(run[j].group, [])
-        if (start, end) in spans:
-            continue
-        if any(start < e and s < end for s, e in spans):
+        starts, ends = kept.setdefault(run[j].group, ([], []))
+        k = bisect_left(starts, start)
+        if k < len(starts) and (starts[k], ends[k]) == (start, end):
+            continue  # the same span, for another label: kept too
+        if (k and ends[k - 1] > start) or (k < len(starts) and starts[k] < end):
             losers.add(j)
         else:
-            spans.append((start, end))
+            starts.insert(k, start)
+            ends.insert(k, end)
     return [h for j, h in enumerate(run) if j not in losers]

@@ -13,9 +13,10 @@ Groups of hits: ``"actors"`` (aliases, overlaps resolved across all actors),
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from extractors import query as q
@@ -93,7 +94,7 @@ def compile_watchlist(watchlist: Any) -> CompiledWatchlist:
                 )
             if isinstance(node, (q.Term, q.Ref)):
                 leaves.setdefault(node, len(leaves))
-        matches_empty = _evaluate(tree, lambda _leaf: [], lambda _a, _b: 0)[0]
+        matches_empty = _evaluate(tree, lambda _leaf: [], lambda _left, _right, _n: [])[0]
         rules.append(
             CompiledRule(
                 rule.id, rule.title, rule.severity, rule.scope or "sentence", tree,
@@ -116,59 +117,79 @@ def evaluate(rule: CompiledRule, hits: Sequence[tuple[Hit, frozenset[int]]], tex
     """Whether ``rule`` holds for a unit whose hits (with their leaf sets) are ``hits``; and
     the hits that satisfied it. ``text`` is the normalized ``lower`` text the hit offsets
     index (``NEAR`` counts its words)."""
-    word_starts: list[int] | None = None
+    word_starts: list[int] = []
 
-    def distance(a: Occurrence, b: Occurrence) -> int:
-        nonlocal word_starts
-        if a.start > b.start:
-            a, b = b, a
-        if b.start < a.end:
-            return 0
-        if word_starts is None:
-            lo = min(h.start for h, _ in hits)
-            word_starts = [m.start() for m in WORD.finditer(text, lo, max(h.end for h, _ in hits))]
-        last_of_a = bisect_left(word_starts, a.end) - 1
-        first_of_b = bisect_left(word_starts, b.start)
-        return first_of_b - last_of_a - 1
+    def words(o: Occurrence) -> tuple[int, int]:
+        """The indexes of the first and the last word of ``o``."""
+        if not word_starts:
+            lo, hi = min(h.start for h, _ in hits), max(h.end for h, _ in hits)
+            word_starts.extend(m.start() for m in WORD.finditer(text, lo, hi))
+        return bisect_left(word_starts, o.start), bisect_left(word_starts, o.end) - 1
 
     def leaf(node: Leaf) -> list[Occurrence]:
         i = rule.leaves[node]
         return [Occurrence(h.start, h.end, (h,)) for h, leaves in hits if i in leaves]
 
-    ok, occurrences = _evaluate(rule.tree, leaf, distance)
+    ok, occurrences = _evaluate(rule.tree, leaf, lambda left, right, n: near_pairs(left, right, n, words))
     if not ok:
         return False, []
     seen = {h for o in occurrences for h in o.hits}
-    return True, sorted(seen, key=lambda h: (h.start, h.end))
+    return True, sorted(seen, key=_SPAN)
+
+
+_SPAN = itemgetter(0, 1)
+
+
+def near_pairs(
+    left: list[Occurrence], right: list[Occurrence], n: int, words: Callable[[Occurrence], tuple[int, int]]
+) -> list[Occurrence]:
+    """Every pair (one of ``left``, one of ``right``, not on the same span) at most ``n`` words
+    apart, as one occurrence; ``words`` gives an occurrence's first and last word index.
+    Overlapping occurrences are 0 words apart. Each left one is compared only with the right
+    ones whose first word could be close enough, so a long unit full of hits costs no
+    quadratic time."""
+    if not left or not right:
+        return []
+    right = sorted(right, key=_SPAN)
+    bounds = [words(b) for b in right]
+    firsts = [first for first, _ in bounds]
+    longest = max([0] + [last - first for first, last in bounds])
+    pairs = []
+    for a in left:
+        first_a, last_a = words(a)
+        for j in range(bisect_left(firsts, first_a - n - 1 - longest), bisect_right(firsts, last_a + n + 1)):
+            b = right[j]
+            if (a.start, a.end) == (b.start, b.end):
+                continue
+            if a.start <= b.start:
+                apart = 0 if b.start < a.end else firsts[j] - last_a - 1
+            else:
+                apart = 0 if a.start < b.end else first_a - bounds[j][1] - 1
+            if apart <= n:
+                pairs.append(Occurrence(min(a.start, b.start), max(a.end, b.end), a.hits + b.hits))
+    return pairs
 
 
 def _evaluate(
     node: q.Node,
     leaf: Callable[[Any], list[Occurrence]],
-    distance: Callable[[Occurrence, Occurrence], int],
+    near: Callable[[list[Occurrence], list[Occurrence], int], list[Occurrence]],
 ) -> tuple[bool, list[Occurrence]]:
     if isinstance(node, (q.Term, q.Ref)):
         found = leaf(node)
         return bool(found), found
     if isinstance(node, q.Not):
-        return not _evaluate(node.operand, leaf, distance)[0], []
+        return not _evaluate(node.operand, leaf, near)[0], []
     if isinstance(node, q.And):
-        parts = [_evaluate(n, leaf, distance) for n in node.operands]
+        parts = [_evaluate(n, leaf, near) for n in node.operands]
         if all(ok for ok, _ in parts):
             return True, [o for _, occ in parts for o in occ]
         return False, []
     if isinstance(node, q.Or):
-        parts = [_evaluate(n, leaf, distance) for n in node.operands]
+        parts = [_evaluate(n, leaf, near) for n in node.operands]
         return any(ok for ok, _ in parts), [o for ok, occ in parts if ok for o in occ]
     if isinstance(node, q.Near):
-        _, left = _evaluate(node.left, leaf, distance)
-        _, right = _evaluate(node.right, leaf, distance)
-        pairs = [
-            Occurrence(min(a.start, b.start), max(a.end, b.end), a.hits + b.hits)
-            for a in left
-            for b in right
-            if (a.start, a.end) != (b.start, b.end) and distance(a, b) <= node.distance
-        ]
+        pairs = near(_evaluate(node.left, leaf, near)[1], _evaluate(node.right, leaf, near)[1], node.distance)
         return bool(pairs), pairs
     raise TypeError(f"not a query node: {node!r}")
 

@@ -90,6 +90,11 @@ def test_longest_alias_wins_then_leftmost() -> None:
     assert found("a b c", "a b", "b c") == ["a b"]
 
 
+def test_a_long_chain_of_overlapping_hits_keeps_every_other_one() -> None:
+    # "sha sha" at every word overlaps its neighbours: one chain of 1,999 hits, resolved leftmost first.
+    assert found("sha " * 2000, "sha sha", "sha") == ["sha sha"] * 1000
+
+
 def test_exact_aliases_are_case_sensitive() -> None:
     assert found("KH and kh and Kh", exact=("KH",)) == ["KH"]
 

@@ -65,6 +65,13 @@ def test_near_counts_words_between(tmp_path: Path, text: str, distance: int, exp
     assert bool(fires(tmp_path, f"actor:iran NEAR/{distance} lexicon:threat", text)) is expected
 
 
+def test_near_in_a_long_sentence_pairs_only_close_hits(tmp_path: Path) -> None:
+    text = "Iran said the attack came. " + "Iran waited a long time for an attack that never came as planned " * 300 + "."
+    used = terms(tmp_path, "actor:iran NEAR/3 attack", text)
+    assert used == ["Iran", "attack"]  # in the long sentence, each Iran is 5 or more words from each attack
+    assert len(terms(tmp_path, "actor:iran NEAR/5 attack", text)) == 2 + 2 * 299  # each attack and the next Iran
+
+
 def test_near_with_or_group_and_chained_near(tmp_path: Path) -> None:
     assert fires(tmp_path, "(attack OR strike) NEAR/2 actor:iran", "A strike by Iran.")
     assert fires(tmp_path, "actor:iran NEAR/2 attack NEAR/2 bases", "Iran will attack the bases.")

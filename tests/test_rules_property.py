@@ -1,5 +1,7 @@
-"""The unit prefilter never hides an alert: on random queries and random prose, a rule's
-``needs`` (which units are worth evaluating) changes nothing in what a scan reports."""
+"""Two short cuts of the rule engine, held to the plain way on random input: the unit
+prefilter (a rule's ``needs``, which units are worth evaluating) changes nothing in what
+a scan reports; and ``NEAR`` pairing, which compares each occurrence only with those
+close enough, finds what comparing every pair finds."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from extractors.rules import CompiledWatchlist
+from extractors.rules import CompiledWatchlist, Occurrence, near_pairs
 from extractors.scan import scan_article
 from tests.helpers import article, compiled_for
 
@@ -46,3 +48,35 @@ def test_prefilter_changes_no_alert(query: str, scope: str, body: list[str]) -> 
         compiled = compiled_for(Path(tmp), query, scope)
     a = article(*body, title="Drone strikes on the air base")
     assert scan_article(a, compiled) == scan_article(a, without_prefilter(compiled))
+
+
+spans = st.lists(st.tuples(st.integers(0, 30), st.integers(0, 3)), max_size=12).map(
+    lambda ps: [(first, first + length) for first, length in ps]  # first and last word
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(spans, spans, st.integers(0, 5))
+def test_near_pairs_agree_with_every_pair_compared(left_words: list[tuple[int, int]], right_words: list[tuple[int, int]], n: int) -> None:
+    # Word k spans characters [10k, 10k + 5): an occurrence of words i..j is [10i, 10j + 5).
+    def occurrence(words: tuple[int, int], tag: str) -> Occurrence:
+        return Occurrence(10 * words[0], 10 * words[1] + 5, (f"{tag}{words}",))  # type: ignore[arg-type]
+
+    left = [occurrence(w, "L") for w in left_words]
+    right = [occurrence(w, "R") for w in right_words]
+
+    def words(o: Occurrence) -> tuple[int, int]:
+        return o.start // 10, (o.end - 5) // 10
+
+    def apart(a: Occurrence, b: Occurrence) -> int:
+        if a.start > b.start:
+            a, b = b, a
+        return 0 if b.start < a.end else words(b)[0] - words(a)[1] - 1
+
+    every_pair = sorted(
+        Occurrence(min(a.start, b.start), max(a.end, b.end), a.hits + b.hits)
+        for a in left
+        for b in right
+        if (a.start, a.end) != (b.start, b.end) and apart(a, b) <= n
+    )
+    assert sorted(near_pairs(left, right, n, words)) == every_pair

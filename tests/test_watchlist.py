@@ -128,6 +128,11 @@ def test_a_bad_channel_value_is_never_quoted(tmp_path: Path) -> None:
         (b"- a\n- b\n", "the top level must be a mapping"),
         (b"version: 1\nversion: 1\n", "duplicate key 'version'"),
         (b"version: 1\n\xff\xfe", "not UTF-8 text"),
+        (b"version: 1\n? [a, b]\n: c\n", "wl.yaml:2: a key must be a single value"),
+        (b"version: 1\nlexicons: &x {a: *x}\n", "wl.yaml:2: a YAML alias refers to the value it is part of"),
+        (b"version: 1\nx: !!binary zz\n", "wl.yaml:2: not a usable value: failed to decode base64"),
+        (b"version: 1\nx: 2026-13-45\n", "wl.yaml:2: not a usable value: month must be in 1..12"),
+        (b"version: 1\nx: " + b"[" * 600 + b"]" * 600 + b"\n", "nested too deeply"),
     ],
 )
 def test_unusable_files(tmp_path: Path, content: bytes, expected: str) -> None:
@@ -136,6 +141,16 @@ def test_unusable_files(tmp_path: Path, content: bytes, expected: str) -> None:
     with pytest.raises(ConfigError) as exc:
         load_watchlist(path)
     assert expected in str(exc.value) and str(path) in str(exc.value)
+
+
+def test_anchors_aliases_and_merge_keys_load(tmp_path: Path) -> None:
+    path = tmp_path / "wl.yaml"
+    path.write_text(
+        "version: 1\nactors:\n  - &group {id: kh, name: Kataib Hezbollah, kind: armed-group, aliases: [KH]}\n"
+        "  - <<: *group\n    id: ah\n    name: Asaib Ahl al-Haq\n"
+    )
+    wl = load_watchlist(path)
+    assert [(a.id, a.kind, a.aliases) for a in wl.actors] == [("kh", "armed-group", ["KH"]), ("ah", "armed-group", ["KH"])]
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -284,6 +284,8 @@ def resolve_overlaps(hits: list[Hit]) -> list[Hit]:
         return hits
     hits.sort(key=_SPAN)
     out: list[Hit] = []
+    # The current run: its first hit, its hits once a second one overlaps (None until then: most
+    # hits overlap nothing, and build no list), and how far its hits reach.
     first, run, reach = hits[0], None, hits[0].end
     for hit in islice(hits, 1, None):
         if hit.start < reach:

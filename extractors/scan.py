@@ -126,8 +126,8 @@ def _anchors(rule: CompiledRule, relevant: list[tuple[Hit, frozenset[int]]]) -> 
     hits (every matching unit holds one), or of every hit if the query needs none."""
     if not rule.needs:
         return [h.start for h, _ in relevant]
-    leaf_sets = list(map(_LEAVES, relevant))
-    rarest = max(rule.needs, key=lambda need: sum(map(need.isdisjoint, leaf_sets))) if len(rule.needs) > 1 else rule.needs[0]
+    hit_leaves = list(map(_LEAVES, relevant))
+    rarest = max(rule.needs, key=lambda need: sum(map(need.isdisjoint, hit_leaves))) if len(rule.needs) > 1 else rule.needs[0]
     return [h.start for h, leaves in relevant if not rarest.isdisjoint(leaves)]
 
 

@@ -2,8 +2,8 @@
 
 ``iter_articles`` walks files and directories and yields, for each article or
 each problem, ``(path, Article)`` or ``(path, ArticleError)``, so a caller can
-report a bad file and go on with the rest; ``articles_in`` does the same for one
-file already listed. JSON lines stream one line at a time.
+report a bad file and go on with the rest; ``read_articles`` does the same for
+files already listed. JSON lines stream one line at a time.
 """
 
 from __future__ import annotations
@@ -53,11 +53,16 @@ def _walk(directory: str) -> Iterator[str]:
 
 
 def iter_articles(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Article | ArticleError]]:
-    for p in iter_article_paths(paths):
-        yield from ((p, item) for item in articles_in(p))
+    return read_articles(iter_article_paths(paths))
 
 
-def articles_in(path: Path) -> Iterator[Article | ArticleError]:
+def read_articles(files: Iterable[Path]) -> Iterator[tuple[Path, Article | ArticleError]]:
+    """``iter_articles`` for files already listed: nothing is walked or checked first."""
+    for path in files:
+        yield from ((path, item) for item in _articles_in(path))
+
+
+def _articles_in(path: Path) -> Iterator[Article | ArticleError]:
     """The article of a seed or HTML file, or each line's of a JSON-lines file, or the problem."""
     if path.suffix.lower() == ".jsonl":
         yield from _jsonl(path)

@@ -21,7 +21,7 @@ from extractors.errors import ArticleError
 from extractors.rules import CompiledWatchlist
 from extractors.scan import scan_article
 from extractors.watchlist import Watchlist
-from flows.articles import articles_in
+from flows.articles import read_articles
 from flows.channels import channels_for
 from flows.compiled import load_compiled
 from flows.db import connect
@@ -124,7 +124,7 @@ def process_files(
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     stats, pairs = BatchStats(), []
-    for path, item in ((Path(p), item) for p in paths for item in articles_in(Path(p))):
+    for path, item in read_articles(map(Path, paths)):
         if isinstance(item, ArticleError):
             stats.error_count += 1
             if len(stats.errors) < MAX_ERRORS:

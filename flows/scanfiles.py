@@ -17,7 +17,7 @@ from pathlib import Path
 from extractors.errors import ArticleError
 from extractors.rules import CompiledWatchlist
 from extractors.scan import ScanResult, scan_article
-from flows.articles import articles_in, iter_article_paths
+from flows.articles import iter_article_paths, read_articles
 
 CHUNK = 256  # files per task: big enough to amortize the hand-off (64 gave 15% less), small enough to balance
 _compiled: CompiledWatchlist | None = None  # set in the parent before forking
@@ -61,7 +61,7 @@ TABLE_HEADER = f"{'id':<28} {'source':<20} {'actors':<40} alerts"
 def _scan_chunk(chunk: list[Path], fmt: str) -> list[tuple[str | None, str | None]]:
     assert _compiled is not None
     out: list[tuple[str | None, str | None]] = []
-    for path, item in ((p, item) for p in chunk for item in articles_in(p)):
+    for path, item in read_articles(chunk):
         if isinstance(item, ArticleError):
             line = json.dumps({"path": str(path), "error": str(item)}) if fmt == "jsonl" else None
             out.append((line, f"{path}: {item}"))

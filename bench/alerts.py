@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT))
 
 from extractors.article import Article  # noqa: E402
 from extractors.watchlist import load_watchlist  # noqa: E402
-from flows import outbox  # noqa: E402
-from flows.db import connect, stories  # noqa: E402
-from flows.channels import Channel  # noqa: E402
+from flows.store import outbox  # noqa: E402
+from flows.store.db import connect, stories  # noqa: E402
+from flows.deliver.channels import Channel  # noqa: E402
 
 
 class Hook(BaseHTTPRequestHandler):

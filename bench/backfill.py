@@ -51,12 +51,12 @@ def phase(name: str, corpus: str, state: str) -> dict[str, float]:
     """Run one measured phase here, in this process."""
     started = time.perf_counter()
     if name.startswith("pure"):
-        from flows.articles import iter_article_paths
+        from flows.ingest.articles import iter_article_paths
         from flows.pipeline import Config, process_files
 
         from extractors.watchlist import load_watchlist
-        from flows.db import connect
-        from flows.outbox import drain
+        from flows.store.db import connect
+        from flows.store.outbox import drain
 
         config = Config(str(WATCHLIST), state)
         paths = list(map(str, iter_article_paths([corpus])))

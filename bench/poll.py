@@ -96,7 +96,7 @@ def free_port() -> int:
 
 
 def _workers() -> list[int]:
-    from flows import feeds
+    from flows.ingest import feeds
 
     return list(feeds._pool._processes) if feeds._pool else []  # type: ignore[attr-defined]
 
@@ -135,9 +135,9 @@ def main() -> None:
 
     from extractors.feedlist import Feed
     from extractors.scan import ScanResult
-    from flows.db import connect
-    from flows.entries import Item, record_batch
-    from flows.feeds import poll_feeds
+    from flows.store.db import connect
+    from flows.store.entries import Item, record_batch
+    from flows.ingest.feeds import poll_feeds
 
     port = free_port()
     ready = multiprocessing.get_context("fork").Event()

@@ -26,9 +26,10 @@ from prefect.states import Failed, State
 
 from extractors.feedlist import load_feeds
 from extractors.watchlist import SEVERITIES
-from flows import outbox, settings
-from flows.articles import iter_article_paths
-from flows.db import connect
+from flows.store import outbox
+from flows import settings
+from flows.ingest.articles import iter_article_paths
+from flows.store.db import connect
 from flows.pipeline import BatchStats, Config, load, process_batch, process_files
 from flows.settings import DEFAULT_FEEDS, DEFAULT_WATCHLIST
 
@@ -54,7 +55,7 @@ def validate(config: Config, feeds: str | None = None) -> str | None:
 
 @task(cache_policy=NONE, retries=2, retry_delay_seconds=10)
 def poll(feeds_path: str, state_url: str) -> Any:
-    from flows.feeds import poll_feeds_sync
+    from flows.ingest.feeds import poll_feeds_sync
 
     return poll_feeds_sync(load_feeds(feeds_path).feeds, connect(state_url))
 

@@ -21,11 +21,11 @@ from extractors.errors import ArticleError
 from extractors.rules import CompiledWatchlist
 from extractors.scan import scan_article
 from extractors.watchlist import Watchlist
-from flows.articles import read_articles
-from flows.channels import channels_for
+from flows.ingest.articles import read_articles
+from flows.deliver.channels import channels_for
 from flows.compiled import load_compiled
-from flows.db import connect
-from flows.entries import Item, record_batch
+from flows.store.db import connect
+from flows.store.entries import Item, record_batch
 
 MAX_ALERT_ROWS = 500  # alert rows a run keeps for its artifact table
 MAX_ERRORS = 100  # problem lines a run keeps (all are counted)

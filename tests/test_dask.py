@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from flows.db import connect
+from flows.store.db import connect
 from flows.monitor import backfill, dask_runner
-from flows.outbox import list_alerts
+from flows.store.outbox import list_alerts
 from tests.helpers import write_watchlist
 
 pytest_plugins = ["tests.prefect_api"]

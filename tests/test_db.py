@@ -15,7 +15,7 @@ import pytest
 from tests.helpers import run_in_processes
 import sqlalchemy as sa
 
-from flows import db
+from flows.store import db
 from tests.conftest import PG_URL
 
 

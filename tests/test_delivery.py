@@ -14,10 +14,10 @@ import yaml
 
 from extractors.article import Article
 from extractors.watchlist import load_watchlist
-from flows import messages
+from flows.deliver import messages
 from flows.cli import main
-from flows.db import connect, deliveries
-from flows.outbox import drain
+from flows.store.db import connect, deliveries
+from flows.store.outbox import drain
 from flows.pipeline import Config, process_batch
 from tests.servers import HTTPServer, SMTPServer, respond
 
@@ -107,7 +107,7 @@ def test_nothing_new_sends_nothing_and_a_second_outlet_pages_nobody(tmp_path: Pa
 
 
 def _alerts(tmp_path: Path) -> list[dict]:  # type: ignore[type-arg]
-    from flows.outbox import list_alerts
+    from flows.store.outbox import list_alerts
 
     return list_alerts(connect(f"sqlite:///{tmp_path / 'state.db'}"))
 

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 
 from extractors.article import Article
 from extractors.scan import AlertResult, Evidence, ScanResult
-from flows import outbox
+from flows.store import outbox
 from extractors.fingerprint import BANDS
-from flows.db import alerts, connect, deliveries, entries, stories, story_bands
-from flows.entries import Item, known_identities, record_batch, story_outlets
+from flows.store.db import alerts, connect, deliveries, entries, stories, story_bands
+from flows.store.entries import Item, known_identities, record_batch, story_outlets
 from tests.helpers import fork_each, run_in_processes
 from tests.test_db import state_url  # noqa: F401  (the fixture)
 from tests.test_fingerprint import FAMILIES, KH_BASRA, KH_THREAT
@@ -248,7 +248,7 @@ def test_the_story_index_is_in_the_store_and_forgets_stories_past_the_window(sta
 def test_a_copy_recorded_by_another_writer_between_look_up_and_lock_joins_its_story(
     state_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import flows.entries as store
+    import flows.store.entries as store
 
     engine = connect(state_url)
     one, two, _ = copies(KH_THREAT)

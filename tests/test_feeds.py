@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from extractors.feedlist import Feed
-from flows import feedstate
-from flows.db import connect
-from flows.feeds import PollReport, poll_feeds, poll_feeds_sync
-from flows.fetch import Fetcher, Limits
+from flows.store import feedstate
+from flows.store.db import connect
+from flows.ingest.feeds import PollReport, poll_feeds, poll_feeds_sync
+from flows.ingest.fetch import Fetcher, Limits
 from tests import feeds_fixtures as fx
 from tests.feedserver import FeedServer, conditional, drip, redirect, respond
 from tests.feedserver import feed_server  # noqa: F401  (the fixture)
@@ -90,7 +90,7 @@ def test_second_poll_with_validators_parses_nothing(feed_server: FeedServer, eng
 
 def test_recorded_entries_are_not_new_again_and_cost_no_article_fetch(feed_server: FeedServer, engine) -> None:  # type: ignore[no-untyped-def]
     from extractors.scan import ScanResult
-    from flows.entries import Item, record_batch
+    from flows.store.entries import Item, record_batch
 
     feed_server.routes["/page"] = ARTICLE
     feed_server.routes["/feed"] = fx.rss([{"title": "Story one", "guid": "s1", "link": feed_server.url + "/page"}, {"title": "Story two", "guid": "s2"}])

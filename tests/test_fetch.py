@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from flows.fetch import USER_AGENT, Fetched, Fetcher, Limits, is_public
+from flows.ingest.fetch import USER_AGENT, Fetched, Fetcher, Limits, is_public
 from tests.feeds_fixtures import gzip_bomb, huge
 from tests.feedserver import FeedServer, conditional, drip, redirect, respond
 from tests.feedserver import feed_server  # noqa: F401  (the fixture)

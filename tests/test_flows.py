@@ -17,9 +17,9 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from flows.db import connect
+from flows.store.db import connect
 from flows.monitor import backfill, monitor
-from flows.outbox import list_alerts
+from flows.store.outbox import list_alerts
 from tests.conftest import PG_URL, ROOT
 from tests.feeds_fixtures import rss
 from tests.servers import HTTPServer, SMTPServer, respond

@@ -19,8 +19,8 @@ import yaml
 
 from extractors.article import Article
 from extractors.watchlist import load_watchlist
-from flows.db import connect
-from flows.outbox import drain
+from flows.store.db import connect
+from flows.store.outbox import drain
 from flows.pipeline import Config, process_batch
 from tests.servers import HTTPServer, respond
 
@@ -30,8 +30,8 @@ KILLS = 50
 CHILD = """
 import sys
 from extractors.watchlist import load_watchlist
-from flows.db import connect
-from flows.outbox import drain
+from flows.store.db import connect
+from flows.store.outbox import drain
 print("ready", flush=True)
 drain(connect(sys.argv[2]), load_watchlist(sys.argv[1]))
 """

@@ -11,7 +11,7 @@ from extractors.errors import ArticleError
 from extractors.html import extract_html, fragment_paragraphs
 from extractors.seed import parse_seed
 from extractors.segment import sentence_spans
-from flows.articles import iter_article_paths, iter_articles
+from flows.ingest.articles import iter_article_paths, iter_articles
 from tests.helpers import SEED
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from flows import pipeline
-from flows.db import connect
-from flows.outbox import list_alerts
+from flows.store.db import connect
+from flows.store.outbox import list_alerts
 from flows.pipeline import BatchStats, Config, load, process_files
 from tests.helpers import write_watchlist
 

@@ -4,9 +4,9 @@ The program creates and upgrades the schema itself: ``connect()`` runs
 ``create_all`` and any pending step of ``MIGRATIONS``, recorded in ``schema_version``.
 Each table belongs to one module, which is the only code that writes it:
 
-- ``feeds``: flows/feedstate.py (validators, failures, back-off)
-- ``entries``, ``stories``: flows/entries.py (one row per feed item, one per story)
-- ``alerts``, ``deliveries``: flows/outbox.py (the alert outbox, one delivery row per channel)
+- ``feeds``: flows/store/feedstate.py (validators, failures, back-off)
+- ``entries``, ``stories``: flows/store/entries.py (one row per feed item, one per story)
+- ``alerts``, ``deliveries``: flows/store/outbox.py (the alert outbox, one delivery row per channel)
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def _index_recent_stories(conn: Connection) -> None:
     """Version 3: the near-duplicate index moved into ``story_bands`` (created by create_all);
     fill it with the stories of the current window."""
     from extractors.fingerprint import band_keys, from_bytes
-    from flows.entries import STORY_WINDOW
+    from flows.store.entries import STORY_WINDOW
 
     conn.execute(story_bands.delete())
     recent = conn.execute(

@@ -26,9 +26,9 @@ from extractors.errors import ArticleError
 from extractors.feedlist import Feed
 from extractors.html import extract_html, fragment_paragraphs
 from extractors.urls import canonical_url, entry_identity
-from flows import feedstate
-from flows.entries import known_identities
-from flows.fetch import Fetcher, Limits
+from flows.store import feedstate
+from flows.store.entries import known_identities
+from flows.ingest.fetch import Fetcher, Limits
 from flows.settings import allow_private_addresses
 
 SHORT_SUMMARY = 600  # characters: below this, an entry "carries only a summary"

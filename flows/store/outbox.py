@@ -26,8 +26,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from extractors.article import Article
 from extractors.watchlist import Watchlist
-from flows.channels import Channel, DeliveryError, resolve
-from flows.db import alerts, deliveries, in_chunks, upsert
+from flows.deliver.channels import Channel, DeliveryError, resolve
+from flows.store.db import alerts, deliveries, in_chunks, upsert
 
 BACKOFF_START = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)

@@ -29,8 +29,8 @@ from sqlalchemy.engine import Connection, Engine
 from extractors.article import Article
 from extractors.fingerprint import band_keys, content_fingerprint, from_bytes, most_similar, signature, to_bytes
 from extractors.scan import AlertResult, ScanResult
-from flows import outbox
-from flows.db import entries, in_chunks, stories, story_bands, upsert, writing
+from flows.store import outbox
+from flows.store.db import entries, in_chunks, stories, story_bands, upsert, writing
 
 STORY_WINDOW = timedelta(days=7)
 BAND_LIST = 5000  # band keys per IN (...) list: a batch of 500 new articles has 21,000

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from pydantic import SecretStr
 
 from extractors.watchlist import PrefectSecret, Rule, Watchlist
-from flows import messages
+from flows.deliver import messages
 from flows.settings import tocsin_home
 
 DEFAULT = "default"

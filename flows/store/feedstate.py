@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from flows.db import feeds, upsert
+from flows.store.db import feeds, upsert
 
 BACKOFF_START = timedelta(minutes=5)
 BACKOFF_MAX = timedelta(hours=24)

@@ -17,7 +17,7 @@ from pathlib import Path
 from extractors.errors import ArticleError
 from extractors.rules import CompiledWatchlist
 from extractors.scan import ScanResult, scan_article
-from flows.articles import iter_article_paths, read_articles
+from flows.ingest.articles import iter_article_paths, read_articles
 
 CHUNK = 256  # files per task: big enough to amortize the hand-off (64 gave 15% less), small enough to balance
 _compiled: CompiledWatchlist | None = None  # set in the parent before forking

@@ -1,0 +1,35 @@
+"""`tocsin monitor --once`: one monitoring pass as a Prefect flow run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from extractors.feedlist import load_feeds
+from flows.compiled import load_compiled
+
+
+def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("monitor", parents=[common], help="poll feeds, scan new articles, deliver alerts")
+    p.add_argument("--once", action="store_true", help="one pass, then exit")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.once:
+        print("tocsin: monitor runs one pass with --once; for a schedule use `tocsin serve`", file=sys.stderr)
+        return 2
+    load_compiled(args.watchlist)
+    load_feeds(args.feeds)
+    from flows.monitor import monitor
+
+    state = monitor(watchlist=args.watchlist, feeds=args.feeds, return_state=True)
+    if not state.is_completed():
+        print(f"tocsin: the monitor run failed: {state.message}", file=sys.stderr)
+        return 1
+    summary = state.result()
+    for feed, reason in summary["feeds"]["failed"].items():
+        print(f"tocsin: feed {feed}: {reason}", file=sys.stderr)
+    print(json.dumps(summary, indent=2, default=str))
+    return 0

@@ -30,6 +30,12 @@ class Article(BaseModel):
     def text(self) -> str:
         return "\n".join([self.title, *self.paragraphs])
 
+    @property
+    def headline(self) -> str:
+        """The title shown to people: for an untitled feed entry, the label derived from its
+        text (``metadata["label"]``), which is not scanned."""
+        return self.title or self.metadata.get("label", "")
+
     @cached_property
     def paragraph_spans(self) -> list[tuple[int, int]]:
         """(start, end) of the title and of each body paragraph in ``text``."""

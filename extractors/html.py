@@ -96,18 +96,3 @@ def _date(value: object) -> datetime | None:
     except ValueError:
         return None
     return d if d.tzinfo else None
-
-
-_BLOCK = re.compile(r"<\s*/?\s*(?:p|br|div|li|h[1-6]|blockquote|tr)\b[^>]*>", re.IGNORECASE)
-_TAG = re.compile(r"<[^>]*>")
-_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-
-
-def fragment_paragraphs(fragment: str) -> list[str]:
-    """Paragraph texts of a small HTML fragment, such as a feed item's summary (already
-    sanitized by feedparser): fast, with no parser."""
-    import html as _html
-
-    text = _BLOCK.sub("\n", _SCRIPT.sub(" ", fragment))
-    text = _html.unescape(_TAG.sub(" ", text))
-    return [p for line in text.split("\n") if (p := " ".join(line.split()))]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 _TRACKING = {
@@ -29,13 +28,10 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query), ""))
 
 
-def entry_identity(entry: Any) -> str:
+def entry_identity(guid: str, link: str, content: str) -> str:
     """A feed entry's identity: its guid, else its canonical link, else a hash of its content."""
-    guid = (entry.get("id") or "").strip()
-    if guid:
+    if guid := guid.strip():
         return guid
-    link = (entry.get("link") or "").strip()
-    if link.lower().startswith(("http://", "https://")):
+    if (link := link.strip()).lower().startswith(("http://", "https://")):
         return canonical_url(link)
-    content = f"{entry.get('title') or ''}\n{entry.get('summary') or ''}"
-    return "sha256:" + hashlib.sha256(content.encode()).hexdigest()
+    return "sha256:" + hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()

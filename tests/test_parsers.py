@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from extractors.errors import ArticleError
-from extractors.html import extract_html, fragment_paragraphs
+from extractors.feedtext import fragment_paragraphs
+from extractors.html import extract_html
 from extractors.seed import parse_seed
 from extractors.segment import sentence_spans
 from flows.ingest.articles import iter_article_paths, iter_articles

@@ -1,14 +1,13 @@
 """Feed polling: conditional GET, parsing from bytes, new entries as Articles.
 
-feedparser only ever sees bytes fetched here (it never fetches). A malformed
-feed still yields its good entries; the problem is kept as a warning on the
-feed. Entries already recorded cost no article fetch.
+The parsers only ever see bytes fetched here (they never fetch). A malformed
+feed still yields its good entries; each problem is kept as a warning on the
+feed (``extractors.feedparse``). Entries already recorded cost no article fetch.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import multiprocessing
 import os
 import time
@@ -18,14 +17,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import feedparser
 from sqlalchemy.engine import Engine
 
 from extractors.article import Article
 from extractors.errors import ArticleError
 from extractors.feedlist import Feed
-from extractors.html import extract_html, fragment_paragraphs
-from extractors.urls import canonical_url, entry_identity
+from extractors.feedentry import to_article
+from extractors.feedparse import parse_feed
+from extractors.html import extract_html
 from flows.store import feedstate
 from flows.store.entries import known_identities
 from flows.ingest.fetch import Fetcher, Limits
@@ -119,7 +118,8 @@ async def _poll_guarded(
 async def _poll_one(
     fetcher: Fetcher, feed: Feed, state: feedstate.FeedState, engine: Engine, executor: Executor | None
 ) -> tuple[FeedResult, list[PolledItem], feedstate.Outcome]:
-    got = await fetcher.get(feed.url, etag=state.etag, last_modified=state.last_modified)
+    trusted = feed.allow_private or allow_private_addresses()
+    got = await fetcher.get(feed.url, etag=state.etag, last_modified=state.last_modified, guard_redirects=not trusted)
     if got.status == 304:
         ok = feedstate.Outcome(feed.id, feed.url, True, got.etag or state.etag, got.last_modified or state.last_modified)
         return FeedResult(feed.id, "not-modified"), [], ok
@@ -153,55 +153,11 @@ class _Parsed:
 
 
 def _parse(feed: Feed, body: bytes, headers: dict[str, str]) -> _Parsed:
-    """feedparser on the fetched bytes, and each entry as (identity, Article). Pure CPU: runs in a
-    worker process when many feeds are polled."""
-    parsed = feedparser.parse(body, response_headers=headers)
-    warnings: list[str] = []
-    problem = None
-    if parsed.bozo and not isinstance(parsed.bozo_exception, feedparser.NonXMLContentType):
-        problem = f"{type(parsed.bozo_exception).__name__}: {str(parsed.bozo_exception)[:200]}"
-    if not parsed.entries and (problem or not parsed.version):
-        kind = " (an HTML page)" if b"<html" in body[:4096].lower() else ""
-        return _Parsed([], [], f"not a feed{kind}" + (f": {problem}" if problem else ""))
-    if problem:
-        warnings.append(f"malformed feed, good entries kept: {problem}")
-    entries: dict[str, Article] = {}
-    for entry in parsed.entries:
-        identity = entry_identity(entry)
-        article = _article(feed, identity, entry)
-        if article is None:
-            warnings.append(f"entry {identity[:80]!r} has no title and no text")
-        else:
-            entries.setdefault(identity, article)
-    return _Parsed(list(entries.items()), warnings)
-
-
-def _article(feed: Feed, identity: str, entry: Any) -> Article | None:
-    html = ""
-    if entry.get("content"):
-        html = max((c.get("value") or "" for c in entry.content), key=len)
-    html = html if len(html) >= len(entry.get("summary") or "") else entry.get("summary") or ""
-    paragraphs = fragment_paragraphs(html)
-    title = " ".join((entry.get("title") or "").split())
-    if not title and not paragraphs:
-        return None
-    link = entry.get("link")
-    when = entry.get("published_parsed") or entry.get("updated_parsed")
-    return Article(
-        id=hashlib.sha256(f"{feed.id}\n{identity}".encode()).hexdigest()[:16],
-        title=title or paragraphs[0][:120],
-        paragraphs=paragraphs if title else paragraphs[1:],
-        source=_entry_source(entry) or feed.name,
-        published=datetime(*when[:6], tzinfo=UTC) if when else None,
-        url=canonical_url(link) if link and link.lower().startswith(("http://", "https://")) else None,
-    )
-
-
-def _entry_source(entry: Any) -> str | None:
-    """The outlet an aggregator's entry names (RSS ``<source>``, Atom ``<source><title>``)."""
-    source = entry.get("source")
-    title = " ".join(str(source.get("title") or "").split()) if isinstance(source, dict) else ""
-    return title or None
+    """The fetched bytes as (identity, Article) pairs. Pure CPU: runs in a worker process when
+    many feeds are polled."""
+    parsed = parse_feed(body, headers)
+    articles = [(identity, to_article(e, feed_id=feed.id, feed_name=feed.name, identity=identity)) for identity, e in parsed.entries]
+    return _Parsed(articles, parsed.warnings, parsed.failure)
 
 
 async def _with_page(fetcher: Fetcher, feed: Feed, article: Article, result: FeedResult) -> Article:

@@ -5,8 +5,9 @@ read timeouts and a total deadline around the whole streamed read (a server that
 drips one byte a second is cut off), a size limit counted on the decoded bytes
 (a gzip bomb stops at the limit), and a redirect limit. Redirects are followed
 here, hop by hop, so that for untrusted links (article pages named by feeds)
-every hop is checked: a host that resolves to a private, loopback, link-local,
-reserved, multicast or unspecified address is refused before any connection,
+every hop is checked, and for a listed feed at a public address every redirect:
+a host that resolves to a private, loopback, link-local, reserved, multicast or
+unspecified address is refused before any connection,
 and the connection goes to the address that was checked (no DNS rebinding in
 between). A failure never raises: it is a one-line reason.
 """
@@ -100,12 +101,16 @@ class Fetcher:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None, guard: bool = False) -> Fetched:
+    async def get(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None, guard: bool = False, guard_redirects: bool = False
+    ) -> Fetched:
         """GET ``url`` (conditionally, given validators); with ``guard``, refuse every hop whose
-        host is not a public address."""
+        host is not a public address. With ``guard_redirects`` (a trusted address, such as a
+        listed feed), the first hop is not checked, but if it is a public address, every
+        redirect from it is: a public feed cannot send tocsin to a private one."""
         try:
             async with asyncio.timeout(self.limits.total_timeout):
-                return await self._get(url, etag, last_modified, guard)
+                return await self._get(url, etag, last_modified, guard, guard_redirects)
         except TimeoutError:
             return Fetched(url, error=f"timeout after {self.limits.total_timeout:g}s")
         except Refused as exc:
@@ -117,16 +122,19 @@ class Fetcher:
         except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as exc:
             return Fetched(url, error=f"{type(exc).__name__}: {str(exc)[:200] or 'request failed'}")
 
-    async def _get(self, url: str, etag: str | None, last_modified: str | None, guard: bool) -> Fetched:
+    async def _get(self, url: str, etag: str | None, last_modified: str | None, guard: bool, guard_redirects: bool) -> Fetched:
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        for _ in range(self.limits.max_redirects + 1):
+        listed = urlsplit(url)
+        for hop in range(self.limits.max_redirects + 1):
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise Refused(f"not an http(s) address: {url[:200]}")
+            if hop == 1 and guard_redirects and not guard:
+                guard = await self._is_public_host(listed)
             target, extensions, hop_headers = url, {}, headers
             if guard:
                 address = await self._public_address(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
@@ -176,6 +184,13 @@ class Fetcher:
                 if len(body) > limit:
                     raise Refused(f"response larger than {_mb(limit)}")
         return bytes(body)
+
+    async def _is_public_host(self, parts) -> bool:  # type: ignore[no-untyped-def]
+        try:
+            await self._public_address(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+            return True
+        except Refused:
+            return False
 
     async def _public_address(self, host: str, port: int) -> str:
         """The address to connect to for ``host``; Refused unless every address it has is public."""

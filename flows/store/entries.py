@@ -123,7 +123,7 @@ def _insert_entries(conn: Connection, items: list[Item], fingerprint_of: list[st
         return []
     fingerprints = {key: fingerprint_of[p] for key, p in first.items()}
     rows = [
-        {"feed_id": key[0], "identity": key[1], "url": a.url, "title": a.title, "source": a.source,
+        {"feed_id": key[0], "identity": key[1], "url": a.url, "title": a.headline, "source": a.source,
          "published": a.published, "first_seen": now, "fingerprint": fingerprints[key], "story_id": None}
         for key, p in first.items()
         for a in [items[p].article]
@@ -158,7 +158,7 @@ def _assign_stories(
     if pending:
         # Pending stories' signatures are distinct (identical ones always match), so they tell
         # the returned ids apart without a row-by-row INSERT.
-        rows = [{"first_seen": now, "title": items[n.position].article.title, "signature": to_bytes(sig)}
+        rows = [{"first_seen": now, "title": items[n.position].article.headline, "signature": to_bytes(sig)}
                 for n, sig in pending]
         ids = dict(conn.execute(stories.insert().returning(stories.c.signature, stories.c.id), rows).all())
         real = {new.story: ids[row["signature"]] for (new, _), row in zip(pending, rows, strict=True)}

@@ -60,7 +60,7 @@ def identities(entries: list[FeedEntry]) -> tuple[list[str], list[str]]:
         distinct = len(set(out[n] for n in members))
         warnings.append(f"{len(members)} entries share the id {identity[:80]!r}: "
                         + (f"told apart by their {'links' if by_link else 'text'}" if distinct == len(members)
-                           else f"{len(members) - distinct} exact duplicates dropped"))
+                           else f"{_count(len(members) - distinct, 'exact duplicate')} dropped"))
     return out, warnings
 
 
@@ -77,6 +77,10 @@ def to_article(entry: FeedEntry, *, feed_id: str, feed_name: str, identity: str)
         url=canonical_url(url) if url else None,
         metadata={} if entry.title else {"label": label(entry.paragraphs)},
     )
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}{'' if n == 1 else 's'}"
 
 
 def _digest(text: str) -> str:

@@ -20,6 +20,7 @@ from extractors.jsonfeed import JsonFeedError, looks_like_json, parse_json_feed
 
 _CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,16})|([0-9]{1,20}));")
 _REPLACEMENT = b"&#xFFFD;"
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 
 
 @dataclass
@@ -42,10 +43,12 @@ def parse_feed(body: bytes, headers: dict[str, str] | None = None) -> ParsedFeed
         else:
             return _finish(entries, warnings, "utf-8")
     body, repaired = repair_char_refs(body)
-    warnings = [f"{repaired} invalid character references replaced by U+FFFD"] if repaired else []
-    parsed = feedparser.parse(body, response_headers=headers)
+    warnings = [f"{repaired} invalid character reference{'' if repaired == 1 else 's'} replaced by U+FFFD"] if repaired else []
+    parsed = feedparser.parse(body, response_headers=_as_xml(headers))
     problem = None
-    if parsed.bozo and not isinstance(parsed.bozo_exception, (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)):
+    if isinstance(parsed.get("bozo_exception"), feedparser.CharacterEncodingOverride):
+        warnings.append(f"encoding: {str(parsed.bozo_exception)[:200]}")
+    elif parsed.bozo:
         problem = f"{type(parsed.bozo_exception).__name__}: {str(parsed.bozo_exception)[:200]}"
     if not parsed.entries and (problem or not parsed.version):
         kind = " (an HTML page)" if b"<html" in body[:4096].lower() else ""
@@ -59,6 +62,16 @@ def parse_feed(body: bytes, headers: dict[str, str] | None = None) -> ParsedFeed
         except Exception as exc:  # noqa: BLE001  (one odd entry must not cost the others)
             warnings.append(f"entry {n} skipped: {type(exc).__name__}: {str(exc)[:120]}")
     return _finish(entries, warnings, parsed.get("encoding"))
+
+
+def _as_xml(headers: dict[str, str]) -> dict[str, str]:
+    """The response headers as feedparser should weigh them: a charset the server declares comes
+    first; without one, the document's own declaration, its BOM, then detection (chardet). Left
+    as they are, a missing Content-Type makes feedparser read the bytes as ISO-8859-1 and a
+    ``text/*`` one as US-ASCII (RFC 3023), which turns every undeclared legacy encoding into
+    mojibake."""
+    charset = _CHARSET.search(headers.get("content-type", ""))
+    return {**headers, "content-type": "application/xml" + (f"; charset={charset.group(1)}" if charset else "")}
 
 
 def repair_char_refs(body: bytes) -> tuple[bytes, int]:

@@ -23,16 +23,23 @@ _BLOCKS = frozenset(
 )
 _SKIP = frozenset({"script", "style", "template", "noscript", "head", "title"})
 _UNPARSEABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")  # lxml refuses these in a str
+_MARKUP = re.compile(r"<[A-Za-z/!][^<>]*>|&#?[A-Za-z0-9]+;")
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 
 
-def is_html(mime: str | None) -> bool:
-    return (mime or "text/html").lower() in HTML_TYPES
+def is_html(mime: str | None, value: str = "") -> bool:
+    """Whether a value of this declared type is HTML: undeclared, it is (RSS); ``text/*`` is
+    plain text; any other type (base64 ``application/octet-stream``) is read as HTML when it
+    holds a tag or an entity."""
+    mime = (mime or "text/html").lower()
+    if mime in HTML_TYPES or mime.startswith("text/"):
+        return mime in HTML_TYPES
+    return bool(_MARKUP.search(value))
 
 
 def paragraphs_of(value: str, mime: str | None = "text/html") -> list[str]:
     """A feed value's paragraphs, read according to its declared type (HTML when undeclared)."""
-    return fragment_paragraphs(value) if is_html(mime) else plain_paragraphs(value)
+    return fragment_paragraphs(value) if is_html(mime, value) else plain_paragraphs(value)
 
 
 def line_of(value: str, mime: str | None = "text/html") -> str:

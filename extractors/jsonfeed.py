@@ -7,7 +7,7 @@ validated on its own: a bad item costs a warning, never the feed.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
@@ -80,7 +80,7 @@ def _entry(item: _Item, warnings: list[str]) -> FeedEntry:
 def _date(value: str, what: str, warnings: list[str]) -> datetime | None:
     try:
         d = datetime.fromisoformat(value.strip())
-    except ValueError:
-        warnings.append(f"entry {what[:80]!r}: date {value[:40]!r} not understood, ignored")
+        return d.astimezone(UTC) if d.tzinfo else None
+    except (ValueError, OverflowError) as exc:
+        warnings.append(f"entry {what[:80]!r}: date ignored ({exc})")
         return None
-    return d if d.tzinfo else None

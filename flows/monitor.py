@@ -10,7 +10,7 @@ from __future__ import annotations
 import glob
 import sys
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import datetime
@@ -98,20 +98,11 @@ def monitor(watchlist: str = str(DEFAULT_WATCHLIST), feeds: str = str(DEFAULT_FE
     clock.lap("scan and record")
     delivery = str(deliver(config))
     clock.lap("deliver")
-    failed = {r.feed_id: r.reason for r in polled.results if r.status == "failed"}
-    feed_lines = [
-        f"- {len(polled.results)} polled, {len(failed)} failed, {len(polled.items)} new items",
-        *(f"- `{r.feed_id}`: {r.status}" + (f" — {r.reason}" if r.reason else "") for r in polled.results),
-    ]
+    feed_summary, feed_lines = _feed_health(polled)
     _publish("monitor", stats, delivery, clock.laps, feed_lines)
     summary = _summary(stats, delivery, clock.laps)
-    summary["feeds"] = {
-        "polled": len(polled.results),
-        "new_items": len(polled.items),
-        "failed": failed,
-        "warnings": {r.feed_id: r.warnings[:5] for r in polled.results if r.warnings},
-    }
-    get_run_logger().info("monitor: %s", summary)
+    get_run_logger().info("monitor: %s; feeds: %s (every feed: the monitor-feeds artifact)", summary, feed_summary["by_status"])
+    summary["feeds"] = feed_summary
     return summary
 
 
@@ -248,6 +239,46 @@ def _summary(stats: BatchStats, delivery: str, timings: dict[str, float]) -> dic
         "delivery": delivery, "seconds": round(timings["total"], 2),
         "timings": {k: round(v, 2) for k, v in timings.items()},
     }
+
+
+SHOWN_FEEDS = 20  # feeds named in the markdown summary; the table artifact has them all
+
+
+def _feed_health(polled: Any) -> tuple[dict[str, Any], list[str]]:
+    """Every feed's status: the run summary's ``feeds`` part, the markdown lines for the feeds
+    that need a look, and a table artifact (``monitor-feeds``) with one row per feed."""
+    results = polled.results
+    by_status = Counter(r.status for r in results)
+    failed = {r.feed_id: r.reason for r in results if r.status == "failed"}
+    skipped = {r.feed_id: _when(r.next_attempt_at) for r in results if r.status == "skipped-backoff"}
+    create_table_artifact(
+        key="monitor-feeds",
+        table=[{"feed": r.feed_id, "status": r.status, "entries": r.entries, "new_items": r.new_items,
+                "next_attempt": _when(r.next_attempt_at), "reason": r.reason or "",
+                "warnings": len(r.warnings), "first_warnings": " | ".join(r.warnings[:5])} for r in results],
+        description=f"Every feed polled by this monitor run: {dict(by_status)}",
+    )
+    attention = [r for r in results if r.status in ("failed", "skipped-backoff")]
+    lines = [
+        f"- {len(results)} polled, {len(failed)} failed, {len(polled.items)} new items"
+        + (f"; {len(skipped)} skipped in back-off" if skipped else ""),
+        *(f"- `{r.feed_id}`: {r.status}" + (f" — {r.reason}" if r.reason else "") for r in attention[:SHOWN_FEEDS]),
+    ]
+    if len(attention) > SHOWN_FEEDS:
+        lines.append(f"- … and {len(attention) - SHOWN_FEEDS} more: see the monitor-feeds artifact")
+    summary = {
+        "polled": len(results),
+        "by_status": dict(by_status),
+        "new_items": len(polled.items),
+        "failed": failed,
+        "skipped": skipped,
+        "warnings": {r.feed_id: len(r.warnings) for r in results if r.warnings},
+    }
+    return summary, lines
+
+
+def _when(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ") if at else ""
 
 
 def _publish(kind: str, stats: BatchStats, delivery: str, timings: dict[str, float], details: list[str]) -> None:

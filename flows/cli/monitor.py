@@ -31,5 +31,7 @@ def run(args: argparse.Namespace) -> int:
     summary = state.result()
     for feed, reason in summary["feeds"]["failed"].items():
         print(f"tocsin: feed {feed}: {reason}", file=sys.stderr)
+    for feed, at in summary["feeds"]["skipped"].items():
+        print(f"tocsin: feed {feed}: in back-off, next attempt {at}", file=sys.stderr)
     print(json.dumps(summary, indent=2, default=str))
     return 0

@@ -59,6 +59,7 @@ class FeedResult:
     entries: int = 0
     new_items: int = 0
     warnings: list[str] = field(default_factory=list)
+    next_attempt_at: datetime | None = None  # for a feed in back-off: when it is polled again (UTC)
 
 
 @dataclass
@@ -101,7 +102,7 @@ def poll_feeds_sync(feeds: list[Feed], engine: Engine, **kwargs: Any) -> PollRep
 def _skipped(feed: Feed, state: feedstate.FeedState) -> FeedResult:
     until = state.next_attempt_at.strftime("%Y-%m-%d %H:%M") if state.next_attempt_at else "later"
     reason = f"{state.failures} failures in a row, next attempt {until}" + (f"; last: {state.last_error}" if state.last_error else "")
-    return FeedResult(feed.id, "skipped-backoff", reason)
+    return FeedResult(feed.id, "skipped-backoff", reason, next_attempt_at=state.next_attempt_at)
 
 
 async def _poll_guarded(

@@ -128,13 +128,12 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        listed = urlsplit(url)
         for hop in range(self.limits.max_redirects + 1):
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise Refused(f"not an http(s) address: {url[:200]}")
-            if hop == 1 and guard_redirects and not guard:
-                guard = await self._is_public_host(listed)
+            if hop == 0 and guard_redirects and not guard:
+                guard = await self._is_public_host(parts)  # from here on: the checked address, every hop
             target, extensions, hop_headers = url, {}, headers
             if guard:
                 address = await self._public_address(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -210,3 +211,16 @@ def test_cli_monitor_once_and_backfill_exit_codes(world: dict[str, Any], tmp_pat
     (corpus / "empty.txt").write_text("")
     assert main(["backfill", str(corpus), "--dry-run", *config]) == 1
     assert "could not read 1 of the files or lines" in capsys.readouterr().err
+
+
+def test_every_feed_status_is_in_the_summary_and_artifact_back_off_included(world: dict[str, Any], prefect_api: Any) -> None:
+    run_monitor(world)
+    state = monitor(watchlist=world["watchlist"], feeds=world["feeds"], state_url=world["state_url"], return_state=True)
+    feeds = state.result()["feeds"]
+    assert feeds["by_status"] == {"ok": 1, "skipped-backoff": 1} and feeds["failed"] == {}
+    assert list(feeds["skipped"]) == ["dead"] and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", feeds["skipped"]["dead"])
+    rows = {r["feed"]: r for r in prefect_api.artifact("monitor-feeds", state.state_details.flow_run_id).data}
+    assert rows["dead"]["status"] == "skipped-backoff" and rows["dead"]["next_attempt"] == feeds["skipped"]["dead"]
+    assert "connection refused" in rows["dead"]["reason"] and rows["wire"]["status"] == "ok" and rows["wire"]["entries"] == 3
+    summary = prefect_api.artifact("monitor-summary", state.state_details.flow_run_id).data
+    assert "1 skipped in back-off" in summary and "`dead`: skipped-backoff" in summary

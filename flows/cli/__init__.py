@@ -6,28 +6,58 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
 from extractors.config import ConfigError
-from flows.cli import alerts, backfill, check, monitor, scan, serve
-from flows.settings import DEFAULT_FEEDS, DEFAULT_WATCHLIST
+from flows.cli import alerts, backfill, check, init, monitor, scan, serve
+from flows.cli.options import COMMON
+from flows.settings import find_config
 
-COMMANDS = [scan, check, monitor, backfill, serve, alerts]
+COMMANDS = [scan, check, monitor, backfill, serve, alerts, init]
+
+DESCRIPTION = """\
+tocsin watches news feeds for the actors you follow and for threat language,
+and pages you with the sentence that matched, once per story."""
+
+EPILOG = """\
+settings (environment):
+  TOCSIN_HOME          state, default outputs and starter config (default ~/.tocsin)
+  TOCSIN_STATE_URL     the state store, a SQLAlchemy URL (default SQLite in TOCSIN_HOME;
+                       postgresql+psycopg://... supported)
+  TOCSIN_ALLOW_PRIVATE_ADDRESSES=1
+                       fetch article links that resolve to private addresses
+  PREFECT_API_URL      a Prefect server to run flows on (default: a local one)
+
+The watch list and feed list are found by --watchlist/--feeds, then in $TOCSIN_HOME,
+then in the current directory; `tocsin init` writes starter copies.
+Run `tocsin COMMAND --help` for a command's options."""
+
+
+def _version() -> str:
+    try:
+        return version("tocsin")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tocsin", description=__doc__)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--watchlist", default=str(DEFAULT_WATCHLIST), help="watch-list YAML")
-    common.add_argument("--feeds", default=str(DEFAULT_FEEDS), help="feed-list YAML")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="tocsin", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"tocsin {_version()}")
+    parser.set_defaults(optional_config=())  # a command that reads a config file only when there is one
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
-        command.add_parser(sub, common)
+        command.add_parser(sub, COMMON)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        for kind in ("watchlist", "feeds"):
+            if kind in vars(args) and kind not in args.optional_config:
+                setattr(args, kind, find_config(kind, getattr(args, kind)))
         return args.handler(args)
     except ConfigError as exc:
         for line in exc.errors:
@@ -37,4 +67,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tocsin: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        print("tocsin: stopped", file=sys.stderr)
         return 130

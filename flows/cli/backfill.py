@@ -27,6 +27,15 @@ def _iso_date(value: str) -> datetime:
         raise argparse.ArgumentTypeError(f"not an ISO date: {value!r}") from None
 
 
+def _print_would_alert(rows: list[dict], total: int) -> None:
+    """A dry run's alerts, most severe first, one line each."""
+    from extractors.watchlist import SEVERITIES
+
+    print(f"dry run: {total} alert{'s' if total != 1 else ''} would be raised" + (f" (the first {len(rows)} listed)" if len(rows) < total else "") + (":" if rows else ""))
+    for row in sorted(rows, key=lambda r: -SEVERITIES.index(r.get("severity", "info"))):
+        print(f"  {row.get('severity', ''):<8} {row.get('rule', ''):<28} {row.get('outlet') or '-'}  {row.get('link', '')}")
+
+
 def run(args: argparse.Namespace) -> int:
     from flows.monitor import backfill, dask_runner
     from flows.pipeline import Config, load
@@ -44,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"tocsin: the backfill run failed: {state.message}", file=sys.stderr)
         return 1
     summary = state.result()
+    would = summary.pop("would_alert", None)
+    if would is not None:
+        _print_would_alert(would, total=sum(summary["alerts"].values()))
     print(json.dumps(summary, indent=2, default=str))
     if summary["errors"]:
         print(f"tocsin: could not read {summary['errors']} of the files or lines (listed in the run's summary artifact)", file=sys.stderr)

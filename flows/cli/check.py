@@ -8,10 +8,11 @@ import sys
 from extractors.config import ConfigError
 from extractors.feedlist import load_feeds
 from flows.compiled import load_compiled
+from flows.cli.options import FEEDS, WATCHLIST
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("check", parents=[common], help="validate the watch list and the feed list")
+    p = sub.add_parser("check", parents=[WATCHLIST, FEEDS], help="validate the watch list and the feed list")
     p.set_defaults(handler=run)
 
 

@@ -8,10 +8,11 @@ import sys
 
 from extractors.feedlist import load_feeds
 from flows.compiled import load_compiled
+from flows.cli.options import FEEDS, WATCHLIST
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("monitor", parents=[common], help="poll feeds, scan new articles, deliver alerts")
+    p = sub.add_parser("monitor", parents=[WATCHLIST, FEEDS], help="poll feeds, scan new articles, deliver alerts")
     p.add_argument("--once", action="store_true", help="one pass, then exit")
     p.set_defaults(handler=run)
 

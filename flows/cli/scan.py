@@ -11,8 +11,10 @@ from flows.ingest.scanfiles import TABLE_HEADER, scan_files
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("scan", parents=[common], help="scan article files and print matches (no state, no alerts sent)")
-    p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--format", choices=["jsonl", "table"], default="jsonl")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="seed text files, HTML pages, JSON-lines files, or directories of them (recursively)")
+    p.add_argument("--format", choices=["jsonl", "table"], default="jsonl",
+                   help="jsonl: one JSON object per article (spec §4, the default); table: one line per article for people")
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per core)")
     p.set_defaults(handler=run)
 

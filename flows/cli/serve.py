@@ -6,10 +6,11 @@ import argparse
 
 from extractors.feedlist import load_feeds
 from flows.compiled import load_compiled
+from flows.cli.options import FEEDS, WATCHLIST
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("serve", parents=[common], help="run the monitor on a schedule")
+    p = sub.add_parser("serve", parents=[WATCHLIST, FEEDS], help="run the monitor on a schedule")
     when = p.add_mutually_exclusive_group()
     when.add_argument("--every", type=int, default=600, metavar="SECONDS", help="seconds between runs (default 600)")
     when.add_argument("--cron", metavar="EXPR", help='a cron schedule instead, e.g. "*/10 * * * *" (UTC)')

@@ -50,9 +50,22 @@ def scan_files(paths: Iterable[str | Path], compiled: CompiledWatchlist, *, fmt:
 def format_result(result: ScanResult, fmt: str) -> str:
     if fmt == "jsonl":
         return result.model_dump_json()
-    actors = ", ".join(f"{a.id}×{a.count}" for a in result.actors[:4])
+    actors = fit([f"{a.id}×{a.count}" for a in result.actors], 40)
     alerts = ", ".join(f"{a.rule} ({a.severity})" for a in result.alerts) or "-"
     return f"{result.id[:28]:<28} {(result.source or '-')[:20]:<20} {actors[:40]:<40} {alerts}"
+
+
+def fit(items: list[str], width: int) -> str:
+    """As many whole ``items`` as fit in ``width`` characters, then ``+N`` for the rest: a
+    table cell never cuts a name in two."""
+    shown: list[str] = []
+    for i, item in enumerate(items):
+        rest = len(items) - i - 1
+        line = ", ".join([*shown, item]) + (f", +{rest}" if rest else "")
+        if len(line) > width:
+            return (", ".join(shown) + ", " if shown else "") + f"+{len(items) - len(shown)}"
+        shown.append(item)
+    return ", ".join(shown)
 
 
 TABLE_HEADER = f"{'id':<28} {'source':<20} {'actors':<40} alerts"

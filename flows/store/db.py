@@ -145,7 +145,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (2, lambda conn: ix_stories_first_seen.create(conn, checkfirst=True)),
     (3, _index_recent_stories),
 ]
-CURRENT_VERSION = 1 + len(MIGRATIONS)
+CURRENT_VERSION = MIGRATIONS[-1][0]
 
 
 _engines: dict[tuple[str, int], Engine] = {}

@@ -1,8 +1,9 @@
 """Entries (one per feed item or file) and stories (one per news story, across outlets).
 
 ``record_batch`` records a batch of scanned articles in ONE transaction: the
-entries not seen before, their stories, and their alerts in the outbox. An entry
-and its alerts therefore exist together or not at all. An entry already recorded
+entries not seen before, their stories, their alerts in the outbox, and the
+validators of the feeds they came from. An entry, its alerts and the feed state
+that says it was seen therefore exist together or not at all. An entry already recorded
 (same feed, same identity) is skipped by the database's unique constraint
 (INSERT … ON CONFLICT DO NOTHING), however many pollers race.
 
@@ -17,7 +18,7 @@ leaves nothing behind.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,7 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 from extractors.article import Article
 from extractors.fingerprint import band_keys, content_fingerprint, from_bytes, most_similar, signature, to_bytes
 from extractors.scan import AlertResult, ScanResult
-from flows.store import outbox
+from flows.store import feedstate, outbox
 from flows.store.db import entries, in_chunks, stories, story_bands, upsert, writing
 
 STORY_WINDOW = timedelta(days=7)
@@ -59,10 +60,12 @@ class Recorded:
 
 
 def record_batch(
-    engine: Engine, items: list[Item], *, channels_for: Callable[[str], list[str]], now: datetime | None = None
+    engine: Engine, items: list[Item], *, channels_for: Callable[[str], list[str]], now: datetime | None = None,
+    feeds: Sequence[feedstate.Validators] = (),
 ) -> list[Recorded]:
     """Record ``items`` (one transaction) and return one ``Recorded`` per item, in order.
-    ``channels_for(rule_id)`` names the channels a new alert of that rule goes to."""
+    ``channels_for(rule_id)`` names the channels a new alert of that rule goes to; ``feeds``
+    are validators stored in the same transaction (those of the feeds whose last items these are)."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     # The CPU work and the story look-up come first, outside the write lock, so that parallel
     # workers overlap them; under the lock, only the stories recorded since are looked at.
@@ -73,7 +76,9 @@ def record_batch(
         index = _Index.load(conn, bands, now - STORY_WINDOW)
     with writing(engine) as conn:
         index.catch_up(conn, now - STORY_WINDOW)
-        return _record(conn, index, items, fingerprints, signatures, bands, channels_for, now)
+        recorded = _record(conn, index, items, fingerprints, signatures, bands, channels_for, now)
+        feedstate.advance(conn, list(feeds))
+        return recorded
 
 
 @dataclass

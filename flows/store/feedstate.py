@@ -1,4 +1,10 @@
-"""The ``feeds`` table: conditional-GET validators, failures and back-off, per feed."""
+"""The ``feeds`` table: conditional-GET validators, failures and back-off, per feed.
+
+A feed's validators (ETag, Last-Modified) say "you have everything up to here". They advance
+only in the transaction that records the items they cover (``advance``, called by
+``entries.record_batch``): a crash, a kill or a database error before that leaves the old
+validators, and the next poll fetches the feed again (docs/reliability.md).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from flows.store.db import feeds, upsert
 
@@ -36,6 +42,21 @@ class Outcome:
     etag: str | None = None
     last_modified: str | None = None
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class Validators:
+    """A feed's validators, to store once the items fetched with them are recorded."""
+
+    feed_id: str
+    etag: str | None
+    last_modified: str | None
+
+
+def advance(conn: Connection, validators: list[Validators]) -> None:
+    """Store the validators, inside the caller's transaction (the one recording their items)."""
+    for v in validators:
+        conn.execute(feeds.update().where(feeds.c.id == v.feed_id).values(etag=v.etag, last_modified=v.last_modified))
 
 
 def load(engine: Engine) -> dict[str, FeedState]:

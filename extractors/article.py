@@ -1,11 +1,33 @@
-"""The article: what every parser produces and every scanner consumes."""
+"""The article: what every parser produces and every scanner consumes.
+
+Its text is cleaned once, here, whichever parser built it (``clean_text``): no store, channel
+or terminal downstream ever sees NUL, a lone surrogate or another control character.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import cached_property
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+# C0 and C1 controls except tab and newline, DEL, and lone surrogates (which no encoder takes).
+# The ones that separate text (CR, VT, FF, the information separators, NEL) become a space.
+_SEPARATORS = re.compile(r"[\r\x0b\x0c\x1c-\x1f\x85]+")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean_text(value: str) -> str:
+    """``value`` without the characters that PostgreSQL (NUL), encoders (lone surrogates) or
+    terminals (escape sequences) must never get; tab and newline are kept."""
+    if not _CONTROLS.search(value):
+        return value
+    return _CONTROLS.sub("", _SEPARATORS.sub(" ", value))
+
+
+Text = Annotated[str, AfterValidator(clean_text)]
 
 
 class Article(BaseModel):
@@ -17,14 +39,14 @@ class Article(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    id: str
-    title: str
-    paragraphs: list[str] = Field(default_factory=list)
-    source: str | None = None
+    id: Text
+    title: Text
+    paragraphs: list[Text] = Field(default_factory=list)
+    source: Text | None = None
     published: datetime | None = None
-    url: str | None = None
-    path: str | None = None
-    metadata: dict[str, str] = Field(default_factory=dict)
+    url: Text | None = None
+    path: Text | None = None
+    metadata: dict[str, Text] = Field(default_factory=dict)
 
     @cached_property
     def text(self) -> str:

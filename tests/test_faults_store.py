@@ -169,3 +169,28 @@ def test_database_full_then_space_freed_loses_nothing(sqlite_world: World) -> No
     world.cycle("/feed", "/other")
     received = world.received()
     assert len(received) == 35 and set(received.values()) == {1}
+
+
+# --- item 3: text cleaned at the boundary, for every store ------------------------------------
+
+def test_nul_surrogate_and_control_characters_cost_nothing_and_the_rest_is_recorded(world: World) -> None:
+    """NUL (which PostgreSQL rejects), a lone surrogate (which no encoder takes) and terminal
+    escapes, from a JSON feed's escapes and raw bytes in an RSS feed, next to clean feeds."""
+    world.feeds.routes["/json"] = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": [
+        {"id": "j1\u0000", "title": "Kataib Hezbollah threat\u0000 with NUL", "content_text": "lone \ud800 surrogate \u001b[31m red"},
+        {"id": "j2", "title": "Kataib Hezbollah threatens again", "content_text": "bell \u0007 and C1 \u009b31m"},
+    ]}).encode()
+    rss = fx.rss(threat_items(1, start=50)).replace(b"base number 50", b"base\x00number\x0b50\x1b]8;;x\x07")
+    world.feeds.routes["/rss"] = rss
+    world.feeds.routes["/clean"] = fx.rss(threat_items(3, start=60))
+    report = world.cycle("/json", "/rss", "/clean")
+    assert [r.status for r in report.results] == ["ok", "ok", "ok"]
+    with connect(world.config.state_url).begin() as conn:
+        rows = conn.execute(sa.text("SELECT identity, title FROM entries ORDER BY id")).all()
+    assert len(rows) == 6
+    assert ("j1", "Kataib Hezbollah threat with NUL") in rows
+    assert ("urn:t50", "Kataib Hezbollah threatens basenumber 50]8;;x") in rows
+    sent = [json.loads(p["message"]) for p in world.hook.posted_json("/hook")]
+    assert len(sent) == 6
+    text = json.dumps(sent, ensure_ascii=False)
+    assert not any(c in text for c in "\x00\x07\x1b\x9b\ud800")

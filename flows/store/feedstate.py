@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from extractors.article import clean_text
 from flows.store.db import feeds, upsert
 
 BACKOFF_START = timedelta(minutes=5)
@@ -87,7 +88,7 @@ def record(engine: Engine, outcomes: list[Outcome], previous: dict[str, FeedStat
                           "last_success_at": now, "failures": 0, "last_error": None, "next_attempt_at": None}
             else:
                 failures = before.failures + 1
-                values = {"url": o.url, "last_attempt_at": now, "failures": failures, "last_error": o.error,
+                values = {"url": o.url, "last_attempt_at": now, "failures": failures, "last_error": clean_text(o.error or ""),
                           "next_attempt_at": now + backoff(failures)}
             conn.execute(upsert(conn, feeds).values(id=o.feed_id, **values).on_conflict_do_update(index_elements=[feeds.c.id], set_=values))
 

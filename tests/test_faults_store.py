@@ -14,6 +14,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +195,83 @@ def test_nul_surrogate_and_control_characters_cost_nothing_and_the_rest_is_recor
     assert len(sent) == 6
     text = json.dumps(sent, ensure_ascii=False)
     assert not any(c in text for c in "\x00\x07\x1b\x9b\ud800")
+
+
+# --- item 5: leases from the claim, renewed while a slow channel works ------------------------
+
+def test_two_drains_over_a_slow_channel_longer_than_a_lease_send_each_alert_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A webhook answering in 6 s, a 3 s lease: the first drain holds its claims for 18 s; a
+    second drain starting after the first lease period must find nothing to take."""
+    import threading
+    import time
+
+    from flows.store import outbox
+
+    monkeypatch.setattr(outbox, "LEASE", timedelta(seconds=3))
+    feeds, hook, world = make_world(tmp_path, f"sqlite:///{tmp_path / 'state.db'}", hook_delay=6)
+    try:
+        feeds.routes["/feed"] = fx.rss(threat_items(3))
+        world.record(world.poll())
+        first = threading.Thread(target=world.deliver)
+        first.start()
+        deadline = time.monotonic() + 30
+        while not hook.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert hook.requests, "the first drain never sent"
+        time.sleep(outbox.LEASE.total_seconds() + 1)  # past the first lease period, inside the first send
+        second = world.deliver()
+        first.join(60)
+        assert second.sent == 0
+        received = world.received()
+        assert len(received) == 3 and set(received.values()) == {1}
+    finally:
+        feeds.close()
+        hook.close()
+
+
+# --- item 6: a digest whose sender died is sent on the next run -------------------------------
+
+DRAIN_LATER = """
+import sys
+from datetime import UTC, datetime, timedelta
+from extractors.watchlist import load_watchlist
+from flows.store.db import connect
+from flows.store.outbox import drain
+drain(connect(sys.argv[2]), load_watchlist(sys.argv[1]), now=datetime.now(UTC) + timedelta(hours=float(sys.argv[3])))
+"""
+
+
+def test_kill_during_digest_then_the_digest_is_sent_on_the_next_run(tmp_path: Path) -> None:
+    import time
+    from http.server import BaseHTTPRequestHandler
+
+    feeds, hook, world = make_world(tmp_path, f"sqlite:///{tmp_path / 'state.db'}", digest=["high"], digest_every="1h")
+    calls = 0
+
+    def first_hangs(req: BaseHTTPRequestHandler) -> None:
+        nonlocal calls
+        calls += 1
+        respond(b"ok", delay=30 if calls == 1 else 0)(req)
+
+    hook.routes["/hook"] = first_hangs
+    try:
+        feeds.routes["/feed"] = fx.rss(threat_items(3))
+        world.record(world.poll())
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        child = subprocess.Popen([sys.executable, "-c", DRAIN_LATER, str(world.watchlist), world.config.state_url, "2"], cwd=ROOT, env=env)
+        deadline = time.monotonic() + 60
+        while not hook.requests and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert hook.requests, "the digest was never sent"
+        child.send_signal(signal.SIGKILL)  # inside the digest's send
+        child.wait()
+        report = world.deliver(now=datetime.now(UTC) + timedelta(hours=3))  # the next run, the lease long expired
+        assert report.digests == 1
+        [_, digest] = hook.posted_json("/hook")
+        assert digest["title"] == "tocsin digest: 3 alerts"
+        assert all(f"base number {i}" in digest["message"] for i in range(3))
+    finally:
+        feeds.close()
+        hook.close()

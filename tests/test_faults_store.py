@@ -275,3 +275,32 @@ def test_kill_during_digest_then_the_digest_is_sent_on_the_next_run(tmp_path: Pa
     finally:
         feeds.close()
         hook.close()
+
+
+# --- item 10: short items merge only when their details agree ---------------------------------
+
+PLACES = ["Erbil", "Syria", "Baghdad", "Basra", "Kirkuk", "Mosul", "Tanf", "Deir ez-Zor", "Ain al-Asad", "Harir"]
+
+
+def short_item(n: int, place: str, killed: int, extra: str = "") -> dict[str, str]:
+    return {"title": f"Kataib Hezbollah threatens more after drone attack on US base in {place}", "guid": f"urn:s{n}",
+            "summary": f"A drone attack on the US base in {place}{extra} killed {killed} people on Monday, and "
+                       f"Kataib Hezbollah threatened more attacks."}
+
+
+def test_short_items_about_different_incidents_stay_apart_and_true_copies_join(world: World) -> None:
+    """One template, told apart only by the place and the toll (and 100 more of them); a copy
+    that only adds a detail (", Iraq") joins its story."""
+    world.feeds.routes["/a"] = fx.rss([short_item(0, "Erbil", 3), short_item(1, "Syria", 3)])
+    world.feeds.routes["/b"] = fx.rss([short_item(2, "Erbil", 5), short_item(3, "Erbil", 3, extra=", Iraq")])
+    world.feeds.routes["/many"] = fx.rss([short_item(10 + n, place, n // len(PLACES) + 10)
+                                          for n, place in enumerate(PLACES * 10)])
+    world.cycle("/a")
+    world.cycle("/b", "/many")  # later polls: the stories are in the store
+    sent = [json.loads(p["message"]) for p in world.hook.posted_json("/hook")]
+    assert len(sent) == 3 + 100  # Erbil 3, Syria 3, Erbil 5; the "Iraq" copy joined Erbil 3; 100 distinct
+    with connect(world.config.state_url).begin() as conn:
+        story = dict(conn.execute(sa.text("SELECT identity, story_id FROM entries")).all())
+    assert story["urn:s3"] == story["urn:s0"]  # the copy
+    assert len({story["urn:s0"], story["urn:s1"], story["urn:s2"]}) == 3
+    assert len({story[f"urn:s{10 + n}"] for n in range(100)}) == 100

@@ -57,6 +57,7 @@ stories = sa.Table(
     sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("signature", sa.LargeBinary),  # MinHash signature of the first copy
+    sa.Column("details", sa.JSON),  # a short story's distinguishing details (fingerprint.details); None: long
 )
 
 # The near-duplicate index (fingerprint.band_keys): a new article's candidates are the stories
@@ -141,9 +142,16 @@ def _index_recent_stories(conn: Connection) -> None:
         conn.execute(story_bands.insert(), rows)
 
 
+def _add_story_details(conn: Connection) -> None:
+    """Version 4: ``stories.details`` (stories recorded before have none: they are not checked)."""
+    if "details" not in {c["name"] for c in sa.inspect(conn).get_columns("stories")}:
+        conn.execute(sa.text(f"ALTER TABLE stories ADD COLUMN details {sa.JSON().compile(dialect=conn.dialect)}"))
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (2, lambda conn: ix_stories_first_seen.create(conn, checkfirst=True)),
     (3, _index_recent_stories),
+    (4, _add_story_details),
 ]
 CURRENT_VERSION = MIGRATIONS[-1][0]
 

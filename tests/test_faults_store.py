@@ -28,7 +28,7 @@ from flows.ingest.feeds import PollReport, poll_feeds_sync
 from flows.ingest.fetch import Limits
 from flows.pipeline import Config, polled_batches, process_batch
 from flows.store.db import connect
-from flows.store.outbox import drain
+from flows.store.outbox import drain, list_alerts
 from tests import feeds_fixtures as fx
 from tests.feedserver import FeedServer, conditional
 from tests.servers import HTTPServer, respond
@@ -238,7 +238,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from extractors.watchlist import load_watchlist
 from flows.store.db import connect
-from flows.store.outbox import drain
+from flows.store.outbox import drain, list_alerts
 drain(connect(sys.argv[2]), load_watchlist(sys.argv[1]), now=datetime.now(UTC) + timedelta(hours=float(sys.argv[3])))
 """
 
@@ -304,3 +304,39 @@ def test_short_items_about_different_incidents_stay_apart_and_true_copies_join(w
     assert story["urn:s3"] == story["urn:s0"]  # the copy
     assert len({story["urn:s0"], story["urn:s1"], story["urn:s2"]}) == 3
     assert len({story[f"urn:s{10 + n}"] for n in range(100)}) == 100
+
+
+# --- item 12: bounded work per feed, per poll and per story -----------------------------------
+
+def test_caps_per_feed_and_per_poll_hold_the_rest_over_and_outlets_per_alert_are_bounded(
+    sqlite_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.ingest import feeds
+    from flows.store import outbox
+
+    world = sqlite_world
+    monkeypatch.setattr(feeds, "MAX_NEW_PER_FEED", 20)
+    monkeypatch.setattr(feeds, "MAX_NEW_PER_POLL", 30)
+    world.feeds.routes["/a"] = conditional(fx.rss(threat_items(25)), etag=ETAG)
+    world.feeds.routes["/b"] = conditional(fx.rss(threat_items(25, start=100)), etag=ETAG)
+    # one story republished under 120 links (an outlet each)
+    copy = threat_items(1, start=500)[0]
+    world.feeds.routes["/echo"] = fx.rss([{**copy, "guid": f"urn:echo{n}", "link": f"http://echo{n}.example/s"} for n in range(120)])
+    first = world.cycle("/a", "/b")
+    assert len(first.items) == 30
+    held = {r.feed_id: r.held_over for r in first.results}
+    assert held == {"a": 5, "b": 15}
+    assert all("held over to the next poll" in r.warnings[-1] for r in first.results)
+    polls = 1
+    while world.cycle("/a", "/b").items:  # the held-over items come with the next polls, then 304
+        polls += 1
+    assert polls == 2
+    received = world.received()
+    assert len(received) == 50 and set(received.values()) == {1}
+    world.cycle("/echo")
+    world.cycle("/echo")
+    world.cycle("/echo")
+    [echo] = [a for a in list_alerts(connect(world.config.state_url), limit=100) if "base number 500" in a["article"]["title"]]
+    assert len(echo["outlets"]) == outbox.MAX_OUTLETS
+    with connect(world.config.state_url).begin() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM entries WHERE feed_id = 'echo'")).scalar() == 60  # 3 polls x 20

@@ -41,7 +41,8 @@ LEASE = timedelta(minutes=5)  # a claimed delivery whose sender died is retried 
 PAGE, DIGEST, HELD, SENT = "pending", "digest", "held", "sent"
 SENDING, DIGESTING = "sending", "digesting"  # claimed by one drain; the others leave it alone
 PAGE_SIZE = 500  # deliveries read at once, and alerts in one digest message
-CLAIM = 50  # deliveries claimed in one statement: sent well within their LEASE
+CLAIM = 50  # deliveries claimed in one statement
+MAX_OUTLETS = 50  # outlets kept on one alert ("also reported by"); every copy is still an entry
 
 
 def _outlet(article: Article) -> dict[str, Any]:
@@ -124,7 +125,9 @@ _SET_OUTLETS = alerts.update().where(alerts.c.id == sa.bindparam("alert_id")).va
 
 
 def _add_outlets(conn: Connection, by: sa.Column[Any], joined: list[tuple[Any, Article]], now: datetime) -> None:
-    """Append each article's outlet to the alerts whose ``by`` column matches, once per outlet."""
+    """Append each article's outlet to the alerts whose ``by`` column matches, once per outlet,
+    up to ``MAX_OUTLETS`` per alert: a story republished under thousands of links costs a
+    bounded row, and each append a set look-up, not a scan of the list."""
     if not joined:
         return
     wanted: dict[Any, list[dict[str, Any]]] = {}
@@ -136,8 +139,12 @@ def _add_outlets(conn: Connection, by: sa.Column[Any], joined: list[tuple[Any, A
             sa.select(alerts.c.id, by, alerts.c.outlets).where(by.in_(chunk)).order_by(alerts.c.id).with_for_update()
         ).all():
             merged = list(outlets)
+            known = {(o.get("url"), o.get("source")) for o in merged}
             for outlet in wanted[value]:
-                if not any(o.get("url") == outlet["url"] and o.get("source") == outlet["source"] for o in merged):
+                if len(merged) >= MAX_OUTLETS:
+                    break
+                if (outlet["url"], outlet["source"]) not in known:
+                    known.add((outlet["url"], outlet["source"]))
                     merged.append(outlet)
             if len(merged) > len(outlets):
                 updates.append({"alert_id": alert_id, "outlets": merged, "updated_at": now})

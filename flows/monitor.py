@@ -8,6 +8,7 @@ Overlapping runs cannot page twice: the outbox keys alerts by rule and story.
 from __future__ import annotations
 
 import glob
+import re
 import sys
 import time
 from collections import Counter, deque
@@ -263,7 +264,7 @@ def _feed_health(polled: Any) -> tuple[dict[str, Any], list[str]]:
     lines = [
         f"- {len(results)} polled, {len(failed)} failed, {len(polled.items)} new items"
         + (f"; {len(skipped)} skipped in back-off" if skipped else ""),
-        *(f"- `{r.feed_id}`: {r.status}" + (f" — {r.reason}" if r.reason else "") for r in attention[:SHOWN_FEEDS]),
+        *(f"- `{r.feed_id}`: {r.status}" + (f" — {_code(r.reason)}" if r.reason else "") for r in attention[:SHOWN_FEEDS]),
     ]
     if len(attention) > SHOWN_FEEDS:
         lines.append(f"- … and {len(attention) - SHOWN_FEEDS} more: see the monitor-feeds artifact")
@@ -276,6 +277,14 @@ def _feed_health(polled: Any) -> tuple[dict[str, Any], list[str]]:
         "warnings": {r.feed_id: len(r.warnings) for r in results if r.warnings},
     }
     return summary, lines
+
+
+def _code(text: str) -> str:
+    """``text`` (a feed's error, which a hostile server partly chooses) as an inline code span
+    on one line, so the markdown artifact shows it and never renders it (links, images, HTML)."""
+    text = " ".join(text.split())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}"
 
 
 def _when(at: datetime | None) -> str:

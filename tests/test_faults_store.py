@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from flows.store.db import connect
 from flows.store.outbox import drain, list_alerts
 from tests import feeds_fixtures as fx
 from tests.feedserver import FeedServer, conditional
+from tests.feedserver import feed_server  # noqa: F401  (the fixture)
 from tests.servers import HTTPServer, respond
 from tests.test_db import state_url  # noqa: F401  (the fixture)
 
@@ -340,3 +342,83 @@ def test_caps_per_feed_and_per_poll_hold_the_rest_over_and_outlets_per_alert_are
     assert len(echo["outlets"]) == outbox.MAX_OUTLETS
     with connect(world.config.state_url).begin() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM entries WHERE feed_id = 'echo'")).scalar() == 60  # 3 polls x 20
+
+
+# --- item 13: hostile configuration and feeds are one-line errors, never tracebacks -----------
+
+ALIAS_BOMB = "\n".join([
+    "version: 1",
+    'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+    *(f"{c}: &{c} [{','.join([f'*{p}'] * 9)}]" for p, c in zip("abcdefgh", "bcdefghi")),
+    "lexicons: {threat: *i}",
+]) + "\n"
+
+
+def _check(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, doc: dict[str, Any]) -> list[str]:
+    from flows.cli import main
+
+    path = tmp_path / f"{name}.yaml"
+    base = {"version": 1, "actors": [{"id": "g", "name": "Kataib Hezbollah", "kind": "armed-group"}],
+            "lexicons": {"threat": ["threat*"]},
+            "rules": [{"id": "r", "title": "R", "severity": "high", "query": "kind:armed-group AND lexicon:threat"}]}
+    path.write_text(yaml.safe_dump({**base, **doc}))
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(yaml.safe_dump({"version": 1, "feeds": [{"id": "f", "name": "F", "url": "http://127.0.0.1:9/f"}]}))
+    assert main(["check", "--watchlist", str(path), "--feeds", str(feeds)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines and all(line.startswith(f"tocsin: {path}:") for line in lines), lines
+    return lines
+
+
+def test_hostile_config_feeds_and_store_give_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, feed_server: FeedServer
+) -> None:
+    import resource
+
+    import markdown_it
+
+    from flows.monitor import _code
+    from flows.cli import main
+
+    # a 330-byte alias bomb (9^9 values): refused at once, in a process that may not take 4 GB
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(ALIAS_BOMB)
+    assert len(ALIAS_BOMB) < 400
+    limit = lambda: resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))  # noqa: E731
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "flows.cli", "check", "--watchlist", str(bomb)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, preexec_fn=limit)
+    [line] = done.stderr.splitlines()
+    assert done.returncode == 2 and re.fullmatch(
+        rf"tocsin: {re.escape(str(bomb))}:\d+: more than 1,000,000 values once its aliases are expanded \(an alias bomb\?\)", line)
+
+    deep = "(" * 200 + "threat" + ")" * 200
+    [line] = _check(tmp_path, capsys, "deep", {"rules": [{"id": "r", "title": "R", "severity": "high", "query": deep}]})
+    assert "nested more than 64 deep at column 65" in line
+    [line] = _check(tmp_path, capsys, "nots", {"rules": [{"id": "r", "title": "R", "severity": "high", "query": "NOT " * 2000 + "threat"}]})
+    assert "nested more than 64 deep" in line
+    [line] = _check(tmp_path, capsys, "alias", {"actors": [{"id": "g", "name": "G", "kind": "armed-group", "aliases": ["x" * 16000]}]})
+    assert "a term may be at most 1,000 characters long, not 16,000" in line
+    [line] = _check(tmp_path, capsys, "cool", {"delivery": {"cooldown": "99999999999999d"}})
+    assert line.endswith("delivery.cooldown: a duration may be at most 366 days: '99999999999999d'")
+    for value in (123, ["slack://x"], None):
+        [line] = _check(tmp_path, capsys, "channel", {"channels": {"ops": value}})
+        assert "channel 'ops': an apprise URL or {prefect_secret: NAME}, not " in line
+
+    # an empty feed body is that feed's failure with a reason, not an AttributeError
+    feed_server.routes["/empty"] = b""
+    report = poll_feeds_sync([Feed(id="empty", name="E", url=feed_server.url + "/empty")], connect(f"sqlite:///{tmp_path / 's.db'}"), limits=LIMITS)
+    assert [(r.status, r.reason) for r in report.results] == [("failed", "not a feed: the response is empty")]
+
+    # an unreachable store: one line, no password
+    monkeypatch.setenv("TOCSIN_STATE_URL", "postgresql+psycopg://tocsin:hunter2@127.0.0.1:1/tocsin")
+    assert main(["alerts"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("tocsin: cannot open the state store postgresql+psycopg://tocsin:***@127.0.0.1:1/tocsin: ")
+    assert "hunter2" not in line
+
+    # a feed's error text (partly chosen by its server) is shown in the summary, never rendered
+    hostile = "redirect to [click](http://evil.example/x) ![i](http://evil.example/i.png) <img src=x> **now** `x`\n# head"
+    html = markdown_it.MarkdownIt("commonmark").render(f"- `feed`: failed — {_code(hostile)}")
+    assert "<a " not in html and "<img" not in html and "<strong>" not in html and "<h1>" not in html
+    assert html.count("<code>") == 2 and "[click](http://evil.example/x)" in html

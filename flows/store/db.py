@@ -159,6 +159,10 @@ CURRENT_VERSION = MIGRATIONS[-1][0]
 _engines: dict[tuple[str, int], Engine] = {}
 
 
+class StoreUnreachable(ValueError):
+    """The state store cannot be opened; one line, with no password."""
+
+
 def connect(url: str | None = None) -> Engine:
     """An engine on ``url`` (default: the configured state store) with the schema up to date.
 
@@ -172,7 +176,12 @@ def connect(url: str | None = None) -> Engine:
             _sqlite_pragmas(engine)
         else:
             engine = sa.create_engine(url, pool_pre_ping=True)
-        upgrade(engine)
+        try:
+            upgrade(engine)
+        except sa.exc.OperationalError as exc:
+            engine.dispose()
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            raise StoreUnreachable(f"cannot open the state store {engine.url.render_as_string(hide_password=True)}: {reason}") from None
         _engines[key] = engine
     return _engines[key]
 

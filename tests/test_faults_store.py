@@ -31,7 +31,7 @@ from flows.pipeline import Config, polled_batches, process_batch
 from flows.store.db import connect
 from flows.store.outbox import drain, list_alerts
 from tests import feeds_fixtures as fx
-from tests.feedserver import FeedServer, conditional
+from tests.feedserver import FeedServer, conditional, redirect
 from tests.feedserver import feed_server  # noqa: F401  (the fixture)
 from tests.servers import HTTPServer, respond
 from tests.test_db import state_url  # noqa: F401  (the fixture)
@@ -422,3 +422,51 @@ def test_hostile_config_feeds_and_store_give_one_line_errors(
     html = markdown_it.MarkdownIt("commonmark").render(f"- `feed`: failed — {_code(hostile)}")
     assert "<a " not in html and "<img" not in html and "<strong>" not in html and "<h1>" not in html
     assert html.count("<code>") == 2 and "[click](http://evil.example/x)" in html
+
+
+# --- items 8, 9, 11 (fixed on main by the feeds work): held end to end, through store and channel
+
+def test_a_bad_character_reference_costs_one_item_not_the_feeds_alerts(world: World) -> None:
+    bad = [{"title": f"Kataib Hezbollah threat number {n} with a bad {ref} reference", "guid": f"urn:bad{n}"}
+           for n, ref in enumerate(["&#xD800;", "&#x110000;", "&#99999999999999999999;"])]
+    world.feeds.routes["/feed"] = fx.rss([*threat_items(3), *bad])
+    report = world.cycle()
+    assert [r.status for r in report.results] == ["ok"]
+    received = world.received()
+    assert len(received) == 6 and set(received.values()) == {1}  # the three good, and the repaired three
+
+
+def test_items_sharing_the_site_url_as_guid_each_alert(world: World) -> None:
+    site = "http://outlet.example/"
+    world.feeds.routes["/sloppy"] = fx.rss([{**short_item(n, place, 2), "guid": site, "link": f"{site}{n}"}
+                                           for n, place in enumerate(["Erbil", "Syria", "Basra"])])
+    world.cycle("/sloppy")
+    received = world.received()
+    assert len(received) == 3 and set(received.values()) == {1}
+
+
+def test_a_listed_feed_redirecting_to_the_metadata_address_is_refused_and_the_others_deliver(world: World) -> None:
+    import asyncio
+
+    from flows.ingest.feeds import poll_feeds
+    from flows.ingest.fetch import Fetcher
+
+    async def resolver(host: str, port: int) -> list[str]:
+        return {"feeds.example": ["127.0.0.1"]}[host]  # a public name (127.0.0.1 declared public below)
+
+    world.feeds.routes["/moved"] = redirect("http://169.254.169.254/latest/meta-data/")
+    world.feeds.routes["/good"] = fx.rss(threat_items(2))
+    port = world.feeds.port
+    feeds = [Feed(id="moved", name="M", url=f"http://feeds.example:{port}/moved"),
+             Feed(id="good", name="G", url=f"http://feeds.example:{port}/good")]
+
+    async def run() -> PollReport:
+        async with Fetcher(LIMITS, resolver=resolver, allowed=frozenset({"127.0.0.1"})) as f:
+            return await poll_feeds(feeds, connect(world.config.state_url), fetcher=f)
+
+    report = asyncio.run(run())
+    status = {r.feed_id: (r.status, r.reason) for r in report.results}
+    assert status["moved"] == ("failed", "refused private address 169.254.169.254")
+    world.record(report)
+    world.deliver()
+    assert len(world.received()) == 2

@@ -78,6 +78,31 @@ def test_near_with_or_group_and_chained_near(tmp_path: Path) -> None:
     assert not fires(tmp_path, "actor:iran NEAR/2 attack NEAR/1 bases", "Iran will attack all the bases.")
 
 
+@pytest.mark.parametrize(
+    ("text", "distance", "expected"),
+    [
+        ("Iran threatened", 0, True),  # adjacent words are 0 apart
+        ("Iran openly threatened", 0, False),
+        ("Iran openly threatened", 1, True),
+        ("threats from Iran", 5, False),  # the wrong order never matches, however close
+        ("Israel threatened Iran", 5, False),
+        ("threats from Iran and again threats", 2, True),  # the later threats come after Iran
+        ("threats from Iran and again more threats", 2, False),
+    ],
+)
+def test_before_is_near_in_one_order(tmp_path: Path, text: str, distance: int, expected: bool) -> None:
+    assert bool(fires(tmp_path, f"actor:iran BEFORE/{distance} lexicon:threat", text)) is expected
+
+
+def test_before_in_the_same_unit_only_and_with_groups(tmp_path: Path) -> None:
+    assert fires(tmp_path, "actor:iran BEFORE/5 lexicon:threat", "Iran spoke. Threats followed.") == []
+    assert fires(tmp_path, "(actor:iran OR actor:hezbollah) BEFORE/3 lexicon:threat", "Threats. Hezbollah threatened.") == ["Hezbollah threatened."]
+    assert terms(tmp_path, "actor:iran BEFORE/3 lexicon:threat", "A threat, Iran said: threats.") == ["Iran", "threats"]
+    # overlapping occurrences are not one before the other
+    assert fires(tmp_path, '"Iran threatened" BEFORE/3 threat*', "Iran threatened.") == []
+    assert fires(tmp_path, '"Iran threatened" NEAR/3 threat*', "Iran threatened.") == ["Iran threatened."]
+
+
 def test_not_excludes_the_unit(tmp_path: Path) -> None:
     q = "lexicon:threat AND NOT lexicon:denial"
     assert fires(tmp_path, q, "A threat was made. A threat was denied.") == ["A threat was made."]

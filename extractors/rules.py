@@ -84,6 +84,8 @@ def compile_watchlist(watchlist: Any) -> CompiledWatchlist:
     selectors: dict[q.Ref, frozenset[str]] = {}
     for rule in watchlist.rules:
         tree = q.parse(rule.query)
+        if rule.unless:  # docs/rule-language.md: the same unit, holding the unless-query, is no match
+            tree = q.And((tree, q.Not(q.parse(rule.unless))))
         leaves: dict[Leaf, int] = {}
         for node in q.walk(tree):
             if isinstance(node, q.Term):

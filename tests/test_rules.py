@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from extractors.scan import scan_article
-from tests.helpers import article, compiled_for
+from extractors.rules import compile_watchlist
+from tests.helpers import article, compiled_for, watchlist
 
 
 def fires(tmp_path: Path, query: str, *paragraphs: str, scope: str = "sentence") -> list[str]:
@@ -169,3 +170,24 @@ def test_alert_actors_are_the_actors_among_the_evidence_terms(tmp_path: Path) ->
     result = scan_article(article("Iran and KH made threats. Hezbollah spoke."), compiled_for(tmp_path, "actor:kataib-hezbollah NEAR/3 lexicon:threat"))
     assert result.alerts[0].actors == ["kataib-hezbollah"]
     assert [a.id for a in result.actors] == ["iran", "kataib-hezbollah", "hezbollah"]
+
+
+def unless_fires(tmp_path: Path, query: str, unless: str, *paragraphs: str, scope: str = "sentence") -> list[str]:
+    rule = {"id": "r", "title": "R", "severity": "high", "scope": scope, "query": query, "unless": unless}
+    result = scan_article(article(*paragraphs), compile_watchlist(watchlist(tmp_path, [rule])))
+    return [e.text for a in result.alerts for e in a.evidence]
+
+
+def test_unless_silences_the_units_where_it_matches(tmp_path: Path) -> None:
+    text = "Hezbollah threatened the bases. Iran threatened Hezbollah. Hezbollah marked the anniversary of threats."
+    query, unless = "actor:hezbollah NEAR/5 lexicon:threat", "actor:iran BEFORE/3 lexicon:threat OR anniversary"
+    assert unless_fires(tmp_path, query, unless, text) == ["Hezbollah threatened the bases."]
+    # the unless-query is read in the rule's own unit: one match anywhere in a paragraph silences it
+    assert unless_fires(tmp_path, query, unless, text, scope="paragraph") == []
+    assert unless_fires(tmp_path, query, unless, "Hezbollah threatened.", "Iran threatened Hezbollah.", scope="paragraph") == ["Hezbollah threatened."]
+
+
+def test_unless_terms_are_never_evidence(tmp_path: Path) -> None:
+    rule = {"id": "r", "title": "R", "severity": "high", "query": "actor:hezbollah NEAR/5 lexicon:threat", "unless": "denied"}
+    result = scan_article(article("Hezbollah made threats, and Iran spoke."), compile_watchlist(watchlist(tmp_path, [rule])))
+    assert [t.text for t in result.alerts[0].evidence[0].terms] == ["Hezbollah", "threats"]

@@ -8,7 +8,8 @@ the query's ``needs`` (for ``a NEAR (b OR c) AND NOT d``: a leaf of {a}, and one
 of {b, c}), so most units of most articles cost a few set operations.
 
 Groups of hits: ``"actors"`` (aliases, overlaps resolved across all actors),
-``("lexicon", NAME)`` and ``("term", TEXT)``. An actor hit's label is the actor id.
+``("lexicon", NAME)`` and ``("term", TEXT)``. An actor hit's label is the actor id, or
+``ShortForm(id)`` for a short form until ``context.read_context`` keeps or drops it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ from extractors.matcher import WORD, Hit, Matcher
 
 ACTORS = "actors"
 Leaf = q.Term | q.Ref
+
+
+class ShortForm(NamedTuple):
+    """The label of a hit on an actor's ``short`` alias (docs/rule-language.md)."""
+
+    actor: str
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,8 @@ class CompiledWatchlist:
     rules: list[CompiledRule]
     matcher: Matcher
     selectors: dict[q.Ref, frozenset[str]]  # actor:/kind: reference -> actor ids
+    short_forms: bool = False  # some actor has ``short`` aliases
+    acronyms: bool = False  # ``matching.acronyms``: "Full Name (ACR)" defines an alias
     _leaf_sets: dict[tuple[Any, Any], tuple[frozenset[int], ...]] = field(default_factory=dict, repr=False)
 
     def leaf_sets(self, hit: Hit) -> tuple[frozenset[int], ...]:
@@ -78,6 +87,7 @@ def compile_watchlist(watchlist: Any) -> CompiledWatchlist:
     for a in watchlist.actors:
         terms += [(alias, False, a.id, ACTORS) for alias in (a.name, *a.aliases)]
         terms += [(alias, True, a.id, ACTORS) for alias in a.exact]
+        terms += [(alias, False, ShortForm(a.id), ACTORS) for alias in getattr(a, "short", ())]
     for name, entries in watchlist.lexicons.items():
         terms += [(t, False, name, ("lexicon", name)) for t in entries]
     rules: list[CompiledRule] = []
@@ -104,7 +114,12 @@ def compile_watchlist(watchlist: Any) -> CompiledWatchlist:
             )
         )
     actors = {a.id: ActorInfo(a.id, a.name, a.kind) for a in watchlist.actors}
-    return CompiledWatchlist(actors, rules, Matcher(terms), selectors)
+    matching = getattr(watchlist, "matching", None)
+    return CompiledWatchlist(
+        actors, rules, Matcher(terms), selectors,
+        short_forms=any(getattr(a, "short", ()) for a in watchlist.actors),
+        acronyms=bool(matching and matching.acronyms),
+    )
 
 
 class Occurrence(NamedTuple):

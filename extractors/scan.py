@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from extractors.article import Article
+from extractors.context import read_context
 from extractors.matcher import Hit
 from extractors.normalize import Normalized, normalize
 from extractors.rules import ACTORS, CompiledRule, CompiledWatchlist, evaluate
@@ -61,6 +62,8 @@ def scan_article(article: Article, compiled: CompiledWatchlist) -> ScanResult:
     rather than one Python-level constructor per actor, alert, evidence and term."""
     norm = normalize(article.text)
     hits = compiled.matcher.find(norm)
+    if compiled.short_forms or compiled.acronyms:
+        hits = read_context(hits, norm, acronyms=compiled.acronyms)
     counts: dict[str, int] = {}
     for h in hits:
         if h.group == ACTORS:

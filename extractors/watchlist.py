@@ -83,7 +83,7 @@ class Rule(_Model):
     query: str
     notify: list[str] | None = None
     cooldown: Duration | None = None
-    unless: str | None = None  # a query; the rule does not fire on a unit where it matches
+    unless: str | None = None  # a query; no sentence where it matches counts towards the rule
     examples: Examples | None = None
 
 

@@ -12,6 +12,7 @@ Why this combination, and what it scores: docs/extraction.md.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -25,11 +26,12 @@ from extractors.charset import decode_html
 from extractors.errors import ArticleError
 
 MAX_HTML_BYTES = 5 * 1024 * 1024
+logging.getLogger("trafilatura").setLevel(logging.ERROR)  # "discarding data" on every short page is not news
 
 # A paragraph that is only a label of the page's furniture, never story text.
 _LABEL = re.compile(
-    r"\W*(advertisement|advertising|sponsored( content)?|caption|close|\d*\s*comments?|share( this)?( article| story)?"
-    r"|related( articles| stories| posts?| content)?|read more|see more|more|also|you may also like|most read\b.*"
+    r"\W*(advertisement|advertising|sponsored( content)?|caption|close|(\d+\s*)?comments?(\s*\(\d+\))?|share( this)?( article| story)?"
+    r"|related( articles| stories| posts?| content)?|read more|see more|more|also|you may also like|most (read|popular)( in [\w ]{1,40})?"
     r"|don'?t miss|recommended( for you)?|trending( now)?|top stories|filed under\W.*)\W*",
     re.IGNORECASE,
 )
@@ -52,7 +54,7 @@ def extract_html(
     text = decode_html(html, content_type) if isinstance(html, bytes) else html
     text = text.replace("\x00", "")
     try:
-        tree = lxml_html.document_fromstring(text.encode("utf-8"), parser=_PARSER)
+        tree = lxml_html.document_fromstring(text.encode("utf-8", "replace"), parser=_PARSER)
     except (etree.ParserError, ValueError) as exc:  # nothing parseable at all
         raise ArticleError(f"not parseable as HTML: {str(exc)[:200]}") from None
     published, language, source = _published(tree), _language(tree), _source(tree, url)
@@ -70,6 +72,7 @@ def extract_html(
 
 
 def _drop_comments(tree: lxml_html.HtmlElement) -> None:
+    """Remove the blocks of reader comments, wherever they are."""
     for element in tree.xpath("//body//*[@class or @id]"):
         names = f"{element.get('class', '')} {element.get('id', '')}".split()
         if any(_COMMENTS.fullmatch(n) for n in names) and element.getparent() is not None:

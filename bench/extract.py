@@ -26,11 +26,13 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from extractors.charset import decode_html  # noqa: E402
 from extractors.errors import ArticleError  # noqa: E402
 from extractors.html import extract_html  # noqa: E402
 
@@ -58,7 +60,7 @@ def extractors() -> dict[str, Extractor]:
         from readability import Document
 
         def readability(html: bytes) -> list[str]:
-            summary = Document(html).summary(html_partial=True)
+            summary = Document(decode_html(html)).summary(html_partial=True)  # 0.8.x cannot take bytes
             return [t for p in fromstring(summary).iter("p", "li", "h2", "h3", "pre") if (t := " ".join(p.text_content().split()))]
 
         found["readability"] = readability
@@ -90,6 +92,13 @@ def page_f1(tp: float, fp: float, fn: float) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp else (1.0 if fp == fn == 0 else 0.0)
 
 
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return ""
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, default=CORPUS)
@@ -101,12 +110,16 @@ def main() -> int:
     pages = {key: gzip.decompress((args.corpus / "html" / f"{key}.html.gz").read_bytes()) for key in truth}
     per_page: dict[str, dict[str, float]] = {}
     print(f"{len(pages)} pages from {args.corpus}")
-    print(f"{'extractor':<12} {'F1':>6} {'prec.':>6} {'recall':>6} {'ms/page':>16} {'F1<0.5':>7} {'not article':>12}")
+    print(f"{'extractor':<22} {'F1':>6} {'prec.':>6} {'recall':>6} {'ms/page':>16} {'F1<0.5':>7} {'not article':>12}")
     for name, extract in extractors().items():
+        label = f"{name} {_version('readability-lxml' if name == 'readability' else name)}"
         outputs, times, returned, strays = {}, [], 0, 0
         for key, html in pages.items():
             start = time.perf_counter()
-            paragraphs = extract(html)
+            try:
+                paragraphs = extract(html)
+            except Exception:  # an extractor failing on a page scores it empty  # noqa: BLE001
+                paragraphs = []
             times.append(time.perf_counter() - start)
             outputs[key] = {"articleBody": "\n".join(paragraphs)}
             truth_text = truth[key].get("articleBody", "")
@@ -119,7 +132,7 @@ def main() -> int:
         low = sum(f < 0.5 for f in per_page[name].values())
         ms = f"{statistics.median(times) * 1000:.0f} ({statistics.mean(times) * 1000:.0f})"
         share = f"{strays / max(returned, 1):.1%} of {returned}"
-        print(f"{name:<12} {m['f1']:6.3f} {m['precision']:6.3f} {m['recall']:6.3f} {ms:>16} {low:>7} {share:>12}")
+        print(f"{label:<22} {m['f1']:6.3f} {m['precision']:6.3f} {m['recall']:6.3f} {ms:>16} {low:>7} {share:>12}")
         if args.output_dir:
             (args.output_dir / "output").mkdir(parents=True, exist_ok=True)
             (args.output_dir / "output" / f"{name}.json").write_text(json.dumps({"version": "", "output": outputs}))

@@ -59,7 +59,8 @@ def _fetch(url: str) -> Article | ArticleError:
 
 
 def as_json(article: Article) -> str:
-    return json.dumps(article.model_dump(mode="json", include=set(FIELDS)), ensure_ascii=False)
+    fields = article.model_dump(mode="json", include=set(FIELDS))
+    return json.dumps({k: fields[k] for k in FIELDS}, ensure_ascii=False)
 
 
 def as_text(article: Article) -> str:

@@ -44,6 +44,8 @@ class Article(BaseModel):
     paragraphs: list[Text] = Field(default_factory=list)
     source: Text | None = None
     published: datetime | None = None
+    author: Text | None = None  # as the page names it (HTML pages only)
+    language: Text | None = None  # the primary language subtag the page declares ("en"), not detected
     url: Text | None = None
     path: Text | None = None
     metadata: dict[str, Text] = Field(default_factory=dict)

@@ -210,7 +210,7 @@ def closest(article: Article, compiled: CompiledWatchlist) -> tuple[str | None, 
     for index, rule in enumerate(compiled.rules):
         if rule.severity not in PAGING:
             continue
-        parts = list(rule.tree.operands) if isinstance(rule.tree, q.And) else [rule.tree]
+        parts = _conjuncts(rule.tree)
         positive = [p for p in parts if not isinstance(p, q.Not)] or parts
         for start, end in units.all(rule.scope):
             inside = [(h, ls[index]) for h, ls in zip(hits, leaf_sets) if ls[index] and h.start >= start and h.end <= end]
@@ -226,6 +226,13 @@ def closest(article: Article, compiled: CompiledWatchlist) -> tuple[str | None, 
                 missing += [f"{show(p)}: present" for p in parts if isinstance(p, q.Not) and not _holds(rule, p, inside, norm.lower)]
                 found = (rule.id, norm.original[norm.to_original(start):norm.to_original(end)], missing)
     return found
+
+
+def _conjuncts(node: q.Node) -> list[q.Node]:
+    """The top-level parts a unit must hold (nested ANDs, as ``unless`` makes, flattened)."""
+    if isinstance(node, q.And):
+        return [p for n in node.operands for p in _conjuncts(n)]
+    return [node]
 
 
 def _holds(rule: CompiledRule, part: q.Node, inside: list[tuple[Hit, frozenset[int]]], text: str) -> bool:
@@ -273,8 +280,8 @@ def show(node: q.Node) -> str:
         return f"NOT {_wrap(node.operand)}"
     if isinstance(node, (q.And, q.Or)):
         return f" {type(node).__name__.upper()} ".join(map(_wrap, node.operands))
-    if dataclasses.is_dataclass(node) and hasattr(node, "left") and hasattr(node, "distance"):
-        op = type(node).__name__.upper()  # NEAR, or another proximity operator
+    if isinstance(node, q.Near):
+        op = "BEFORE" if getattr(node, "ordered", False) else "NEAR"
         return f"{_wrap(node.left)} {op}/{node.distance} {_wrap(node.right)}"
     return str(node)
 

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from extractors.article import Article
+from extractors.context import read_context
 from extractors.matcher import Hit
 from extractors.normalize import Normalized, normalize
 from extractors.rules import ACTORS, CompiledRule, CompiledWatchlist, evaluate
@@ -84,7 +85,10 @@ def scan_article(article: Article, compiled: CompiledWatchlist) -> ScanResult:
 def article_hits(article: Article, compiled: CompiledWatchlist) -> tuple[Normalized, list[Hit]]:
     """The article's normalized text and every hit of the watch list's terms in it."""
     norm = normalize(article.text)
-    return norm, compiled.matcher.find(norm)
+    hits = compiled.matcher.find(norm)
+    if compiled.short_forms or compiled.acronyms:
+        hits = read_context(hits, norm, acronyms=compiled.acronyms)
+    return norm, hits
 
 
 def _fire(

@@ -71,3 +71,13 @@ def test_check_reports_each_failing_example_with_file_line_and_rule_and_exits_1(
     proc = run("check", "--watchlist", str(path))
     assert proc.returncode == 0, proc.stderr
     assert "2 of 2 examples pass" in proc.stdout
+
+
+def test_every_rule_of_the_default_watch_list_carries_examples_that_pass() -> None:
+    from extractors.watchlist import load_watchlist
+    from tests.helpers import ROOT
+
+    wl = load_watchlist(ROOT / "deployments" / "watchlist.yaml")
+    assert all(r.examples and r.examples.fire and r.examples.silent for r in wl.rules)
+    total, failures = check_examples(wl, compile_watchlist(wl))
+    assert total >= 2 * len(wl.rules) and failures == []

@@ -139,27 +139,34 @@ def _describe(doc: Document, error: Any, secret: tuple[str, ...], model: type[Ba
 
 
 def _keys_at(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
-    """The keys allowed in the mapping at ``loc`` (for "did you mean"), or none if unknown."""
-    current: Any = model
-    for key in [*loc, None]:
-        candidates, found = [current], None
-        while candidates and found is None:  # unwrap Optional, unions and Annotated
-            t = candidates.pop(0)
+    """The keys allowed in the mapping at ``loc`` of ``model`` (for "did you mean")."""
+    current: list[Any] = [model]
+    for key in loc:
+        inner = []
+        for t in (a for c in current for a in _alternatives(c)):
             origin = typing.get_origin(t)
-            if origin in (typing.Union, types.UnionType, typing.Annotated):
-                candidates += typing.get_args(t)[: 1 if origin is typing.Annotated else None]
-            elif key is None:
-                found = t if isinstance(t, type) and issubclass(t, BaseModel) else None
-            elif isinstance(t, type) and issubclass(t, BaseModel) and isinstance(key, str) and key in t.model_fields:
-                found = t.model_fields[key].annotation
+            if _is_model(t) and key in t.model_fields:
+                inner.append(t.model_fields[key].annotation)
             elif origin is list and isinstance(key, int):
-                found = typing.get_args(t)[0]
+                inner.append(typing.get_args(t)[0])
             elif origin is dict and isinstance(key, str):
-                found = typing.get_args(t)[1]
-        if found is None:
-            return []
-        current = found
-    return list(current.model_fields)
+                inner.append(typing.get_args(t)[1])
+        current = inner
+    return [name for c in current for t in _alternatives(c) if _is_model(t) for name in t.model_fields]
+
+
+def _alternatives(t: Any) -> list[Any]:
+    """The types a value annotated ``t`` may have: ``A | B | None`` -> [A, B, None]."""
+    origin = typing.get_origin(t)
+    if origin is typing.Annotated:
+        return _alternatives(typing.get_args(t)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [a for arg in typing.get_args(t) for a in _alternatives(arg)]
+    return [t]
+
+
+def _is_model(t: Any) -> bool:
+    return isinstance(t, type) and issubclass(t, BaseModel)
 
 
 def _dotted(loc: Sequence[str | int]) -> str:

@@ -4,8 +4,8 @@
   of the same actor earlier in the article ("Qais al-Khazali"); in the headline, when the
   article mentions the actor in full anywhere.
 - *Defined acronyms* (``matching.acronyms``): "Full Name (ACR)" right after an alias of an
-  actor makes ``ACR`` (case-sensitive) an alias of that actor from there to the end of the
-  article, and in the headline.
+  actor, ACR made of the alias's initials, makes ``ACR`` (case-sensitive) an alias of that
+  actor from there to the end of the article, and in the headline.
 
 Pure: actor hits in, actor hits out, in normalized offsets, sorted like the matcher's.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from extractors.matcher import Hit
+from extractors.matcher import WORD, Hit
 from extractors.normalize import Normalized
 from extractors.rules import ACTORS, ShortForm
 
@@ -44,6 +44,15 @@ def read_context(hits: list[Hit], norm: Normalized, *, acronyms: bool) -> list[H
     return out
 
 
+def _abbreviates(acronym: str, name: str) -> bool:
+    """Whether the letters of ``acronym`` are initials of the words of ``name``, in order, the
+    first one first (IRCC: Iraqi Resistance Coordination Committee; AAH: Asa'ib Ahl al-Haq).
+    An alias that only ends a longer name defines nothing: "Democratic Party of Iran (KDPI)"."""
+    initials = iter([w[0].lower() for w in WORD.findall(name)])
+    letters = [c.lower() for c in acronym if c.isalpha()]
+    return bool(letters) and next(initials, None) == letters[0] and all(c in initials for c in letters[1:])
+
+
 def _title_end(text: str) -> int:
     end = text.find("\n")
     return len(text) if end == -1 else end
@@ -54,7 +63,7 @@ def _with_acronyms(hits: list[Hit], text: str, title_end: int) -> list[Hit]:
     defined: dict[str, tuple[str, int]] = {}  # acronym -> (actor, where its definition starts)
     for h in actor_hits:
         m = _DEFINITION.match(text, h.end)
-        if m and m[1] not in defined:
+        if m and m[1] not in defined and _abbreviates(m[1], text[h.start : h.end]):
             defined[m[1]] = (str(h.label), m.start(1))
     if not defined:
         return hits

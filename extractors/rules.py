@@ -43,6 +43,7 @@ class CompiledRule:
     leaves: dict[Leaf, int]
     needs: tuple[frozenset[int], ...]  # a satisfying unit holds a leaf of each of these sets
     matches_empty: bool  # the query holds in a unit with no hits at all (e.g. ``NOT x``)
+    unless: q.Node | None = None  # no sentence where it holds counts (docs/rule-language.md)
 
 
 @dataclass(frozen=True)
@@ -94,10 +95,9 @@ def compile_watchlist(watchlist: Any) -> CompiledWatchlist:
     selectors: dict[q.Ref, frozenset[str]] = {}
     for rule in watchlist.rules:
         tree = q.parse(rule.query)
-        if rule.unless:  # docs/rule-language.md: the same unit, holding the unless-query, is no match
-            tree = q.And((tree, q.Not(q.parse(rule.unless))))
-        leaves: dict[Leaf, int] = {}
-        for node in q.walk(tree):
+        unless = q.parse(rule.unless) if getattr(rule, "unless", None) else None
+        leaves: dict[Leaf, int] = {}  # the unless-query's leaves too: its hits reach the units
+        for node in [*q.walk(tree), *(q.walk(unless) if unless else ())]:
             if isinstance(node, q.Term):
                 terms.append((node.text, False, node.text, ("term", node.text)))
             elif isinstance(node, q.Ref) and node.field in ("actor", "kind"):
@@ -110,7 +110,7 @@ def compile_watchlist(watchlist: Any) -> CompiledWatchlist:
         rules.append(
             CompiledRule(
                 rule.id, rule.title, rule.severity, rule.scope or "sentence", tree,
-                leaves, _needs(tree, leaves), matches_empty,
+                leaves, _needs(tree, leaves), matches_empty, unless,
             )
         )
     actors = {a.id: ActorInfo(a.id, a.name, a.kind) for a in watchlist.actors}
@@ -130,10 +130,12 @@ class Occurrence(NamedTuple):
     hits: tuple[Hit, ...]
 
 
-def evaluate(rule: CompiledRule, hits: Sequence[tuple[Hit, frozenset[int]]], text: str) -> tuple[bool, list[Hit]]:
-    """Whether ``rule`` holds for a unit whose hits (with their leaf sets) are ``hits``; and
-    the hits that satisfied it. ``text`` is the normalized ``lower`` text the hit offsets
-    index (``NEAR`` counts its words)."""
+def evaluate(
+    rule: CompiledRule, hits: Sequence[tuple[Hit, frozenset[int]]], text: str, tree: q.Node | None = None
+) -> tuple[bool, list[Hit]]:
+    """Whether ``rule``'s query (or ``tree``, one over the same leaves: its ``unless``) holds for
+    a unit whose hits (with their leaf sets) are ``hits``; and the hits that satisfied it.
+    ``text`` is the normalized ``lower`` text the hit offsets index (``NEAR`` counts its words)."""
     word_starts: list[int] = []
 
     def words(o: Occurrence) -> tuple[int, int]:
@@ -148,7 +150,7 @@ def evaluate(rule: CompiledRule, hits: Sequence[tuple[Hit, frozenset[int]]], tex
         return [Occurrence(h.start, h.end, (h,)) for h, leaves in hits if i in leaves]
 
     ok, occurrences = _evaluate(
-        rule.tree, leaf, lambda left, right, node: near_pairs(left, right, node.distance, words, ordered=node.ordered)
+        rule.tree if tree is None else tree, leaf, lambda left, right, node: near_pairs(left, right, node.distance, words, ordered=node.ordered)
     )
     if not ok:
         return False, []

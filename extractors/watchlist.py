@@ -19,8 +19,10 @@ Extensions to the spec, all optional:
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple
@@ -81,7 +83,7 @@ class Rule(_Model):
     query: str
     notify: list[str] | None = None
     cooldown: Duration | None = None
-    unless: str | None = None  # a query; the rule does not fire on a unit where it matches
+    unless: str | None = None  # a query; no sentence where it matches counts towards the rule
     examples: Examples | None = None
 
 
@@ -211,7 +213,7 @@ def _cross_check(doc: Document, wl: _Parts) -> list[str]:
     for i, a in wl.actors:
         for j, parent in enumerate(a.member_of):
             if parent not in wl.actor_ids:
-                err(["actors", i, "member_of", j], f"member_of names no actor: {parent!r}")
+                err(["actors", i, "member_of", j], f"member_of names no actor: {parent!r}{_did_you_mean(parent, wl.actor_ids)}")
         for field in ("aliases", "exact", "short"):
             for j, alias in enumerate(getattr(a, field)):
                 _check_term(err, ["actors", i, field, j], alias)
@@ -260,10 +262,16 @@ def _query_errors(doc: Document, wl: _Parts) -> list[str]:
                 if isinstance(node, q.Ref):
                     known = {"actor": wl.actor_ids, "kind": wl.kinds, "lexicon": wl.lexicons}[node.field]
                     if node.name not in known:
-                        err(["rules", i, key], f"{key} refers to no {node.field}: '{node.field}:{node.name}'")
+                        hint = _did_you_mean(node.name, known, f"{node.field}:")
+                        err(["rules", i, key], f"{key} refers to no {node.field}: '{node.field}:{node.name}'{hint}")
                 elif isinstance(node, q.Term):
                     _check_term(err, ["rules", i, key], node.text)
     return errors
+
+
+def _did_you_mean(name: str, known: Iterable[str], prefix: str = "") -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    return f" (did you mean '{prefix}{close[0]}'?)" if close else ""
 
 
 def _check_term(err: Any, loc: list[Any], term: str) -> None:

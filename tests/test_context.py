@@ -102,6 +102,18 @@ def test_a_defined_acronym_counts_in_the_headline(tmp_path: Path) -> None:
     assert fired(result) == ["IRCC threatens U.S. bases"]
 
 
+def test_an_acronym_must_abbreviate_the_alias_it_follows(tmp_path: Path) -> None:
+    # the watched alias only ends a longer name: (KDPI) is not Iran's
+    actors = [*ACTORS, {"id": "iran", "name": "Iran", "kind": "armed-group"}]
+    text = "Kurdish fighters of the Democratic Party of Iran (KDPI) met. The KDPI made threats."
+    result = scan(tmp_path, text, acronyms=True, actors=actors)
+    assert fired(result) == [] and counts(result) == {"iran": 1}
+    # initials in order, small words may be skipped: Asa'ib Ahl al-Haq (AAH), Kataib Sayyid al-Shuhada (KSS)
+    actors = [*ACTORS, {"id": "kss", "name": "Kataib Sayyid al-Shuhada", "kind": "armed-group"}]
+    text = "Kataib Sayyid al-Shuhada (KSS) met. The KSS made threats."
+    assert fired(scan(tmp_path, text, acronyms=True, actors=actors)) == ["The KSS made threats."]
+
+
 def test_a_parenthesised_word_is_no_acronym(tmp_path: Path) -> None:
     result = scan(tmp_path, "Hezbollah (Lebanon) met. Lebanon made threats.", acronyms=True)
     assert fired(result) == [] and counts(result) == {"hezbollah": 1}

@@ -182,9 +182,14 @@ def test_unless_silences_the_units_where_it_matches(tmp_path: Path) -> None:
     text = "Hezbollah threatened the bases. Iran threatened Hezbollah. Hezbollah marked the anniversary of threats."
     query, unless = "actor:hezbollah NEAR/5 lexicon:threat", "actor:iran BEFORE/3 lexicon:threat OR anniversary"
     assert unless_fires(tmp_path, query, unless, text) == ["Hezbollah threatened the bases."]
-    # the unless-query is read in the rule's own unit: one match anywhere in a paragraph silences it
-    assert unless_fires(tmp_path, query, unless, text, scope="paragraph") == []
-    assert unless_fires(tmp_path, query, unless, "Hezbollah threatened.", "Iran threatened Hezbollah.", scope="paragraph") == ["Hezbollah threatened."]
+    # wider scopes: the sentences where the unless-query holds are left out, the rest still count
+    assert unless_fires(tmp_path, query, unless, text, scope="paragraph") == [text]
+    assert unless_fires(tmp_path, query, unless, "Iran threatened Hezbollah. Hezbollah spoke.", scope="paragraph") == []
+    query = "actor:hezbollah AND lexicon:threat"  # across sentences, in a paragraph
+    assert unless_fires(tmp_path, query, unless, "Hezbollah spoke. A threat followed.", scope="paragraph")
+    assert unless_fires(tmp_path, query, unless, "Hezbollah spoke. Iran threatened.", scope="paragraph") == []
+    assert unless_fires(tmp_path, query, unless, "Hezbollah spoke.", "Iran threatened.", scope="article") == []
+    assert unless_fires(tmp_path, query, unless, "Hezbollah spoke.", "Iran threatened. Threats grew.", scope="article")
 
 
 def test_unless_terms_are_never_evidence(tmp_path: Path) -> None:

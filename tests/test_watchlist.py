@@ -172,6 +172,10 @@ def test_a_misspelt_key_gets_did_you_mean(tmp_path: Path) -> None:
     assert found[0].endswith("unknown key 'aliasses' in actors[0] (did you mean 'aliases'?)")
     found = errors(tmp_path, GOOD.replace("version: 1", "version: 1\nxyzzy: 2"))
     assert found == [f"{tmp_path / 'wl.yaml'}:2: unknown key 'xyzzy'"]  # nothing close: no guess
+    found = errors(tmp_path, GOOD.replace("lexicon:threat AND", "lexicon:threats AND"))
+    assert found[0].endswith("query refers to no lexicon: 'lexicon:threats' (did you mean 'lexicon:threat'?)")
+    found = errors(tmp_path, GOOD.replace("member_of: [iraqi-militias]", "member_of: [iraqi-milita]"))
+    assert found[0].endswith("member_of names no actor: 'iraqi-milita' (did you mean 'iraqi-militias'?)")
 
 
 @pytest.mark.parametrize(

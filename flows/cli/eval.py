@@ -53,7 +53,10 @@ def run(args: argparse.Namespace) -> int:
         from flows.store.db import connect
         from flows.store.feedback import labelled_articles
 
-        pairs, status = labelled_articles(connect()), 0
+        pairs, without_text = labelled_articles(connect())
+        status = 0
+        if without_text:
+            print(f"tocsin: eval: {without_text} labelled alert(s) recorded before article texts were kept, left out", file=sys.stderr)
     else:
         pairs, status = _from_files(args.labels, args.articles)
     if not pairs:

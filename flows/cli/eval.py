@@ -87,7 +87,7 @@ def _from_files(labels_path: str, paths: list[str]) -> tuple[list[tuple[Label, o
     status, found, unlabelled = 0, {}, 0
     for path, item in read_articles(files):
         if isinstance(item, ArticleError):
-            print(f"tocsin: {item}", file=sys.stderr)
+            print(f"tocsin: {path}: {item}", file=sys.stderr)
             status = 1
         elif item.id in labels and item.id not in found:
             found[item.id] = item

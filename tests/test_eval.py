@@ -131,3 +131,14 @@ def test_an_unreadable_article_is_one_line_and_the_rest_are_scored(tmp_path: Pat
     status, out, err = _eval(tmp_path, str(labels), "--format", "json", capsys=capsys)
     assert status == 1 and json.loads(out)["articles"] == 5
     assert "n3.txt" in err and "Traceback" not in err
+
+
+def test_a_miss_silenced_by_unless_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    labels = _corpus(tmp_path, {"d1": (True, "Kataib Hezbollah denied a threat to US bases", "Nothing more.")})
+    rule = {"id": "threat", "title": "T", "severity": "critical", "query": "kind:armed-group NEAR/10 lexicon:threat",
+            "unless": "lexicon:denial"}
+    watchlist = write_watchlist(tmp_path, [rule])
+    assert main(["eval", str(labels), "--watchlist", str(watchlist), "--format", "json"]) == 0
+    [miss] = json.loads(capsys.readouterr().out)["misses"]
+    assert miss["rules"] == ["threat"] and miss["sentence"] == "Kataib Hezbollah denied a threat to US bases"
+    assert "unless lexicon:denial: holds in a sentence of it" in miss["missing"]

@@ -26,6 +26,7 @@ from prefect.states import Failed, State
 
 from extractors.feedlist import load_feeds
 from extractors.watchlist import SEVERITIES
+from flows.deliver import messages
 from flows.store import outbox
 from flows import settings
 from flows.ingest.articles import iter_article_paths
@@ -285,8 +286,8 @@ def _when(at: datetime | None) -> str:
 
 def _publish(kind: str, stats: BatchStats, delivery: str, timings: dict[str, float], details: list[str]) -> None:
     shown = f"the first {len(stats.alert_rows)} of " if len(stats.alert_rows) < stats.alerts else ""
-    create_table_artifact(
-        key=f"{kind}-alerts", table=stats.alert_rows,
+    create_markdown_artifact(
+        key=f"{kind}-alerts", markdown=messages.alert_table(stats.alert_rows),
         description=f"Alerts raised by this {kind} run: {shown}{stats.alerts}" if stats.alerts else f"No alerts raised by this {kind} run",
     )
     by_rank = sorted(stats.alerts_by_severity.items(), key=lambda kv: -SEVERITIES.index(kv[0]))

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
 
+import httpx
 from pydantic import SecretStr
 
 from extractors.watchlist import PrefectSecret, Rule, Watchlist
@@ -36,67 +37,135 @@ class DeliveryError(Exception):
 class Channel:
     name: str
     url: str | None  # None: the default JSONL + console channel
+    actor_names: dict[str, str] = field(default_factory=dict)  # actor id -> name, for messages
 
     def send(self, alerts: list[dict[str, Any]], *, digest: bool = False) -> None:
+        alerts = [messages.named(a, self.actor_names) for a in alerts]
         if self.url is None:
             _send_default(alerts, digest=digest)
             return
-        import apprise
-
         with _captured_apprise_log() as log:  # apprise logs URLs (and their tokens) at debug level
-            target = apprise.Apprise()
-            if not target.add(self.url):
-                raise DeliveryError(f"channel {self.name!r}: not a valid apprise URL")
-            title, body, fmt = self._render(alerts, digest, urlsplit(self.url).scheme.lower())
-            ok = target.notify(body=body, title=title, body_format=fmt)
-        if not ok:
-            reason = log.records[-1].getMessage() if log.records else "the service refused the message"
-            raise DeliveryError(f"channel {self.name!r}: {redact(reason, self.url)}")
+            try:
+                _send(self.url, alerts, digest)
+            except DeliveryError as exc:
+                raise DeliveryError(f"channel {self.name!r}: {redact(str(exc), self.url)}") from None
+            except httpx.HTTPError as exc:
+                raise DeliveryError(f"channel {self.name!r}: {type(exc).__name__}: {redact(str(exc), self.url)}") from None
+            except _Refused:
+                reason = log.records[-1].getMessage() if log.records else "the service refused the message"
+                raise DeliveryError(f"channel {self.name!r}: {redact(reason, self.url)}") from None
 
-    @staticmethod
-    def _render(alerts: list[dict[str, Any]], digest: bool, scheme: str) -> tuple[str, str, str]:
-        """(title, body, apprise body format) for the channel's kind of service."""
-        from apprise import NotifyFormat
 
-        if digest:
-            title, body = messages.digest(alerts)
-            return title, body, NotifyFormat.TEXT
-        [alert] = alerts
-        title = messages.subject(alert)
-        if scheme.startswith(("mailto", "email")):
-            return title, messages.email_html(alert), NotifyFormat.HTML
-        if scheme.startswith("slack"):
-            return title, messages.slack(alert), NotifyFormat.MARKDOWN
-        if scheme in ("json", "jsons"):
-            return title, json.dumps(alert, ensure_ascii=False), NotifyFormat.TEXT
-        return title, messages.plain(alert), NotifyFormat.TEXT
+class _Refused(Exception):
+    """apprise reported a failed send (its log says why)."""
+
+
+TIMEOUT = httpx.Timeout(30.0)
+SLACK_DIRECT = ("slack+http://", "slack+https://")  # a Slack-compatible incoming webhook at this URL
+
+
+def _send(url: str, alerts: list[dict[str, Any]], digest: bool) -> None:
+    """Send through the right path: tocsin's own Slack and webhook JSON payloads (posted with
+    httpx, so what is escaped is what arrives), apprise for every other service."""
+    import apprise
+    from apprise.plugins.custom_json import NotifyJSON
+    from apprise.plugins.slack import NotifySlack
+
+    if url.lower().startswith(SLACK_DIRECT):
+        _post(url.split("+", 1)[1], messages.slack(alerts, digest_=digest))
+        return
+    target = apprise.Apprise.instantiate(url)
+    if target is None:
+        raise DeliveryError("not a valid apprise URL")
+    if isinstance(target, NotifySlack):
+        _send_slack(target, messages.slack(alerts, digest_=digest))
+    elif isinstance(target, NotifyJSON):
+        base = f"{'https' if target.secure else 'http'}://{target.host}" + (f":{target.port}" if target.port else "")
+        auth = (target.user, target.password or "") if target.user else None
+        _post(base + (target.fullpath or "/"), messages.webhook(alerts, digest_=digest), headers=target.headers, params=target.params,
+              auth=auth, verify=target.verify_certificate, method=target.method)
+    else:
+        title, body, fmt = _render(alerts, digest, url.split(":", 1)[0].lower())
+        if not target.notify(body=body, title=title, body_format=fmt, notify_type=messages.notify_type(messages.top_severity(alerts))):
+            raise _Refused()
+
+
+def _send_slack(target: Any, payload: dict[str, Any]) -> None:
+    """A ``slack://`` URL: its incoming webhook, or chat.postMessage for a bot token."""
+    from apprise.plugins.slack import SlackMode
+
+    if target.mode is SlackMode.WEBHOOK:
+        _post(f"{target.webhook_url}/{target.token_a}/{target.token_b}/{target.token_c}", payload)
+        return
+    if target.mode is not SlackMode.BOT:
+        raise DeliveryError(f"Slack {target.mode} URLs are not supported; use an incoming webhook or a bot token")
+    for channel in [c for c in target.channels if c] or ["#general"]:
+        answer = _post(target.api_url.format("chat.postMessage"), {**payload, "channel": channel},
+                       headers={"Authorization": f"Bearer {target.access_token}"})
+        if not answer.get("ok"):
+            raise DeliveryError(f"Slack refused the message: {str(answer.get('error'))[:100]}")
+
+
+def _post(url: str, payload: dict[str, Any], *, headers: dict[str, str] | None = None, method: str = "POST", **kwargs: Any) -> dict[str, Any]:
+    """POST ``payload`` as JSON; the answer's JSON object (if any). Not 2xx: a DeliveryError."""
+    verify = kwargs.pop("verify", True)
+    with httpx.Client(timeout=TIMEOUT, verify=verify, follow_redirects=False) as client:
+        r = client.request(method, url, json=payload, headers={"User-Agent": "tocsin", **(headers or {})}, **kwargs)
+    if not 200 <= r.status_code < 300:
+        raise DeliveryError(f"HTTP {r.status_code} {r.reason_phrase}: {' '.join(r.text[:100].split())}")
+    try:
+        answer = r.json()
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+def _render(alerts: list[dict[str, Any]], digest: bool, scheme: str) -> tuple[str, str, str]:
+    """(title, body, apprise body format) for the services apprise sends to."""
+    from apprise import NotifyFormat
+
+    if digest:
+        title, body = messages.digest(alerts)
+        return title, body, NotifyFormat.TEXT
+    [alert] = alerts
+    title = messages.subject(alert)
+    if scheme.startswith(("mailto", "email")):
+        return title, messages.email_html(alert), NotifyFormat.HTML
+    return title, messages.plain(alert), NotifyFormat.TEXT
 
 
 def resolve(watchlist: Watchlist, name: str) -> Channel:
+    names = {a.id: a.name for a in watchlist.actors}
     if name == DEFAULT and not watchlist.channels:
-        return Channel(DEFAULT, None)
+        return Channel(DEFAULT, None, names)
     spec = watchlist.channels.get(name)
     if isinstance(spec, SecretStr):
-        return Channel(name, spec.get_secret_value())
+        return Channel(name, spec.get_secret_value(), names)
     if isinstance(spec, PrefectSecret):
         from prefect.blocks.system import Secret
 
         try:
-            return Channel(name, str(Secret.load(spec.prefect_secret).get()))
+            return Channel(name, str(Secret.load(spec.prefect_secret).get()), names)
         except Exception as exc:
             raise DeliveryError(f"channel {name!r}: cannot read Prefect secret {spec.prefect_secret!r}: {type(exc).__name__}") from None
     raise DeliveryError(f"channel {name!r} is not in the watch list")
 
 
 def redact(message: str, url: str) -> str:
-    """``message`` with the URL and every secret-looking part of it replaced by ***."""
-    parts = urlsplit(url)
-    secrets = {url, parts.netloc, parts.password or "", parts.username or ""}
-    secrets |= {unquote(p) for p in parts.path.split("/")}
-    secrets |= {v for _, v in parse_qsl(parts.query)}
-    for s in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
+    """``message`` with the URL and every secret-looking part of it replaced by ***, in every
+    form it can take: as written, percent-decoded and percent-encoded."""
+    try:
+        parts = urlsplit(url)
+        user, password = parts.username, parts.password
+    except ValueError:
+        parts, user, password = urlsplit(""), None, None
+    found = {url, parts.netloc, password or "", user or "", parts.fragment}
+    found |= set(parts.path.split("/")) | set(parts.fragment.split("/"))
+    found |= {v for _, v in parse_qsl(parts.query)}
+    forms = {f for s in found for raw in (unquote(s),) for f in (s, raw, quote(raw, safe=""), quote_plus(raw), quote(raw))}
+    for s in sorted((s for s in forms if len(s) >= 4), key=len, reverse=True):
         message = message.replace(s, "***")
-    return re.sub(r"\b[a-z]+s?://\S+", "***", message)
+    return re.sub(r"\b[a-z][a-z0-9+.-]*://\S+", "***", message)
 
 
 def _send_default(alerts: list[dict[str, Any]], *, digest: bool) -> None:

@@ -72,13 +72,13 @@ def _send(url: str, alerts: list[dict[str, Any]], digest: bool) -> None:
     from apprise.plugins.slack import NotifySlack
 
     if url.lower().startswith(SLACK_DIRECT):
-        _post(url.split("+", 1)[1], messages.slack(alerts, digest_=digest))
+        _send_slack(url, messages.slack(alerts, digest_=digest))
         return
     target = apprise.Apprise.instantiate(url)
     if target is None:
         raise DeliveryError("not a valid apprise URL")
     if isinstance(target, NotifySlack):
-        _send_slack(target, messages.slack(alerts, digest_=digest))
+        _send_slack(url, messages.slack(alerts, digest_=digest))
     elif isinstance(target, NotifyJSON):
         base = f"{'https' if target.secure else 'http'}://{target.host}" + (f":{target.port}" if target.port else "")
         auth = (target.user, target.password or "") if target.user else None
@@ -90,18 +90,35 @@ def _send(url: str, alerts: list[dict[str, Any]], digest: bool) -> None:
             raise _Refused()
 
 
-def _send_slack(target: Any, payload: dict[str, Any]) -> None:
-    """A ``slack://`` URL: its incoming webhook, or chat.postMessage for a bot token."""
-    from apprise.plugins.slack import SlackMode
+def slack_endpoint(url: str) -> tuple[str, dict[str, str], list[str]]:
+    """Where a Slack channel URL posts: (endpoint, headers, Slack channels). An incoming webhook
+    (``slack://A/B/C``, ``https://hooks.slack.com/services/A/B/C``, or ``slack+https://URL`` for
+    any Slack-compatible webhook) has no channels; a bot token (``slack://xoxb-…/#chan``) posts
+    to chat.postMessage once per channel."""
+    import apprise
+    from apprise.plugins.slack import NotifySlack, SlackMode
 
+    if url.lower().startswith(SLACK_DIRECT):
+        return url.split("+", 1)[1], {}, []
+    target = apprise.Apprise.instantiate(url)
+    if not isinstance(target, NotifySlack):
+        raise DeliveryError("not a Slack URL")
     if target.mode is SlackMode.WEBHOOK:
-        _post(f"{target.webhook_url}/{target.token_a}/{target.token_b}/{target.token_c}", payload)
-        return
+        return f"{target.webhook_url}/{target.token_a}/{target.token_b}/{target.token_c}", {}, []
     if target.mode is not SlackMode.BOT:
         raise DeliveryError(f"Slack {target.mode} URLs are not supported; use an incoming webhook or a bot token")
-    for channel in [c for c in target.channels if c] or ["#general"]:
-        answer = _post(target.api_url.format("chat.postMessage"), {**payload, "channel": channel},
-                       headers={"Authorization": f"Bearer {target.access_token}"})
+    channels = [c for c in target.channels if c]
+    if not channels:
+        raise DeliveryError("a Slack bot URL needs a channel: slack://xoxb-…/#channel")
+    return target.api_url.format("chat.postMessage"), {"Authorization": f"Bearer {target.access_token}"}, channels
+
+
+def _send_slack(url: str, payload: dict[str, Any]) -> None:
+    endpoint, headers, channels = slack_endpoint(url)
+    if not channels:
+        _post(endpoint, payload, headers=headers)
+    for channel in channels:
+        answer = _post(endpoint, {**payload, "channel": channel}, headers=headers)
         if not answer.get("ok"):
             raise DeliveryError(f"Slack refused the message: {str(answer.get('error'))[:100]}")
 
@@ -124,12 +141,13 @@ def _render(alerts: list[dict[str, Any]], digest: bool, scheme: str) -> tuple[st
     """(title, body, apprise body format) for the services apprise sends to."""
     from apprise import NotifyFormat
 
+    email = scheme.startswith(("mailto", "email"))
     if digest:
         title, body = messages.digest(alerts)
-        return title, body, NotifyFormat.TEXT
+        return (title, messages.email_digest_html(alerts), NotifyFormat.HTML) if email else (title, body, NotifyFormat.TEXT)
     [alert] = alerts
     title = messages.subject(alert)
-    if scheme.startswith(("mailto", "email")):
+    if email:
         return title, messages.email_html(alert), NotifyFormat.HTML
     return title, messages.plain(alert), NotifyFormat.TEXT
 

@@ -288,6 +288,19 @@ def email_html(alert: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def email_digest_html(alerts: list[dict[str, Any]]) -> str:
+    """A digest as email HTML: one line per alert, the headline linked to its article."""
+    lines = []
+    for a in alerts:
+        article = a.get("article", {})
+        headline = html_text(_headline(a) or "(no headline)")
+        if url := safe_url(article.get("url")):
+            headline = f'<a href="{html.escape(url, quote=True)}">{headline}</a>'
+        lines.append(f'<li dir="auto"><b>{html_text(a["severity"]).upper()}</b> · {html_text(a["title"])}: {headline}'
+                     f' ({html_text(article.get("source") or "-")})</li>')
+    return f"<ul>{''.join(lines)}</ul>"
+
+
 # ---- webhook JSON -------------------------------------------------------------------------
 
 def webhook(alerts: list[dict[str, Any]], *, digest_: bool = False) -> dict[str, Any]:
@@ -314,6 +327,8 @@ def table_row(alert: dict[str, Any]) -> dict[str, Any]:
 def alert_table(rows: list[dict[str, Any]]) -> str:
     """A markdown table of ``table_row`` rows, most severe first: severity, rule, the headline
     linked to the article, the matched sentence with its terms in bold, actors."""
+    if not rows:
+        return "No alerts."
     lines = ["| Severity | Rule | Headline | Matched sentence | Actors |", "|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: -_RANK.index(r["severity"]) if r["severity"] in _RANK else 0):
         headline = md(r["headline"] or "(no headline)")

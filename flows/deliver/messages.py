@@ -204,11 +204,19 @@ def _slack_sentence(evidence: dict[str, Any] | None, plain: str) -> str:
     return _isolate(_sentence(evidence, plain, _mrkdwn_piece, lambda t: f"*{t}*"))
 
 
+def _slack_headline(alert: dict[str, Any]) -> str:
+    """The headline as the link to the article: bold, or with its matched terms bold if it matched."""
+    matched = _headline_terms(alert)
+    label = _slack_sentence(matched, _headline(alert)) or "(no headline)"
+    link = _slack_link(alert.get("article", {}).get("url"), label)
+    return link if matched else f"*{link}*"
+
+
 def _slack_alert_text(alert: dict[str, Any]) -> str:
     article = alert.get("article", {})
     sev = _clean(alert["severity"])
     lines = [f"{SEVERITY_MARK.get(sev, '')} *{sev.upper()}* · {mrkdwn(alert['title'])}",
-             "*" + _slack_link(article.get("url"), _slack_sentence(_headline_terms(alert), _headline(alert))) + "*"]
+             _slack_headline(alert)]
     lines += ["> " + _slack_sentence(e, "") for e in _quotes(alert)]
     return "\n".join(lines)
 

@@ -277,6 +277,20 @@ def test_a_failing_slack_error_names_the_status_not_the_url(web: HTTPServer) -> 
     assert "HTTP 403" in str(caught.value) and "tok-0123456789" not in str(caught.value) and "127.0.0.1" not in str(caught.value)
 
 
+def test_no_token_reaches_the_logs_when_slack_and_webhooks_answer_or_fail(web: HTTPServer, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    token = "T0KEN-4f3e2d1c0b"
+    port = web.url.rsplit(":", 1)[1]
+    for status in (200, 500):
+        web.routes[f"/services/{token}"] = respond(b"x", status=status)
+        for url in (f"slack+{web.url}/services/{token}", f"json://127.0.0.1:{port}/services/{token}?+X-Token={token}"):
+            try:
+                Channel("c", url).send([alert("x")])
+            except DeliveryError as exc:
+                assert token not in str(exc)
+    assert len(web.requests) == 4 and token not in caplog.text
+
+
 def test_slack_urls_map_to_the_webhook_or_the_bot_api() -> None:
     from flows.deliver.channels import slack_endpoint
 

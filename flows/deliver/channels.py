@@ -49,11 +49,11 @@ class Channel:
                 _send(self.url, alerts, digest)
             except DeliveryError as exc:
                 raise DeliveryError(f"channel {self.name!r}: {redact(str(exc), self.url)}") from None
-            except httpx.HTTPError as exc:
-                raise DeliveryError(f"channel {self.name!r}: {type(exc).__name__}: {redact(str(exc), self.url)}") from None
             except _Refused:
                 reason = log.records[-1].getMessage() if log.records else "the service refused the message"
                 raise DeliveryError(f"channel {self.name!r}: {redact(reason, self.url)}") from None
+            except Exception as exc:  # a network error, a URL apprise or httpx cannot use: a failed send, never a secret
+                raise DeliveryError(f"channel {self.name!r}: {type(exc).__name__}: {redact(str(exc), self.url)}") from None
 
 
 class _Refused(Exception):
@@ -201,24 +201,29 @@ def _send_default(alerts: list[dict[str, Any]], *, digest: bool) -> None:
 
 
 class _captured_apprise_log(logging.Handler):
-    """Collect apprise's log records during a send instead of letting them reach any output."""
+    """Keep apprise's and httpx's log records from any output during a send (they log URLs, and
+    the tokens in them); apprise's warnings are kept to say why a send failed."""
+
+    LOGGERS = ("apprise", "httpx", "httpcore")
 
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
         self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno >= logging.WARNING:
+        if record.levelno >= logging.WARNING and record.name.startswith("apprise"):
             self.records.append(record)
 
     def __enter__(self) -> "_captured_apprise_log":
-        self._logger = logging.getLogger("apprise")
-        self._saved = (self._logger.handlers[:], self._logger.propagate, self._logger.level)
-        self._logger.handlers = [self]
-        self._logger.propagate = False
-        self._logger.setLevel(logging.DEBUG)
+        self._saved = []
+        for name in self.LOGGERS:
+            logger = logging.getLogger(name)
+            self._saved.append((logger, logger.handlers[:], logger.propagate, logger.level))
+            logger.handlers, logger.propagate = [self], False
+            logger.setLevel(logging.DEBUG if name == "apprise" else logging.WARNING)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._logger.handlers, self._logger.propagate, level = self._saved
-        self._logger.setLevel(level)
+        for logger, handlers, propagate, level in self._saved:
+            logger.handlers, logger.propagate = handlers, propagate
+            logger.setLevel(level)

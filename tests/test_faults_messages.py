@@ -152,7 +152,7 @@ def test_injection_corpus_arrives_inert_in_slack(kind: str, web: HTTPServer, smt
     single = posts[0][1]
     if kind == "entities":  # ordinary & < > readable: escaped exactly once
         shown = "\n".join(strings(single["attachments"]))
-        assert "AT&amp;T &lt;3 &gt; 2 &amp;amp; &amp;lt;" in shown and "AT&amp;T &lt;3 &gt; 2 &amp;amp; &amp;lt;" in single["text"]
+        assert "AT&amp;T &lt;3 &gt; 2 &amp;amp; &amp;lt;" in shown
         assert "&amp;amp;T" not in posts[0][0].decode()  # not twice
 
 

@@ -65,7 +65,7 @@ def test_severity_sets_the_slack_colour_and_the_webhook_type(severity: str, kind
     deliver(world(tmp_path, web, smtp, severity), story())
     [(_, payload)] = slack_posts(web)
     assert payload["attachments"][0]["color"] == messages.SEVERITY_COLOUR[severity]
-    assert f"*{severity.upper()}*" in slack_shown(web)
+    assert payload["text"] == f"{messages.SEVERITY_MARK[severity]} *{severity.upper()}* · Armed group issues a threat"
     [hook] = web.posted_json("/hook")
     assert hook["type"] == kind and hook["severity"] == severity
 
@@ -73,7 +73,8 @@ def test_severity_sets_the_slack_colour_and_the_webhook_type(severity: str, kind
 def test_slack_shows_the_headline_once_linked_actor_names_and_emphasized_terms(tmp_path: Path, web: HTTPServer, smtp: SMTPServer) -> None:
     deliver(world(tmp_path, web, smtp), story())
     shown = slack_shown(web)
-    assert shown.count("US bases") == 1  # the headline, once (it matched: not quoted again)
+    [(body, _)] = slack_posts(web)
+    assert body.decode().count("US bases") == 1  # the headline, once: not in the title, not quoted again
     assert "<https://wire.example/story|*Kataib Hezbollah* *threatens* US bases>" in shown  # a link back to the article
     assert "Kata'ib Hezbollah" in shown and "kataib-hezbollah" not in shown
     assert "> *Kata'ib Hezbollah* said all American bases in Iraq *will be targeted* if the strikes continue." in shown

@@ -16,6 +16,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 SEVERITY_MARK = {"critical": "🔴", "high": "🟠", "medium": "🟡", "low": "🔵", "info": "⚪"}
@@ -142,6 +143,18 @@ def _sentence(evidence: dict[str, Any] | None, plain: str, esc: Any, em: Any) ->
     return "".join(em(esc(t)) if m else esc(t) for t, m in _pieces(evidence))
 
 
+def _published(article: dict[str, Any]) -> str | None:
+    """The publication time as ``2026-11-23 10:00 UTC``; None when unknown."""
+    value = article.get("published")
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if when.tzinfo else when.strftime("%Y-%m-%d %H:%M")
+
+
 def _also(alert: dict[str, Any]) -> list[str]:
     first = alert.get("article", {}).get("source")
     return [o.get("source") or o.get("url") or "?" for o in alert.get("outlets", [])[1:] if (o.get("source") or o.get("url")) != first]
@@ -167,8 +180,8 @@ def plain(alert: dict[str, Any]) -> str:
              f"Actors: {text(_actors(alert))}"]
     lines += ["> " + _sentence_text(e, "", "*") for e in _quotes(alert)]
     meta = [f"Outlet: {text(article.get('source') or '-')}"]
-    if article.get("published"):
-        meta.append(f"Published: {text(article['published'])}")
+    if published := _published(article):
+        meta.append(f"Published: {text(published)}")
     lines.append("   ".join(meta))
     if article.get("url"):
         lines.append(f"Link: {text(article['url'])}")
@@ -212,20 +225,21 @@ def _slack_headline(alert: dict[str, Any]) -> str:
     return link if matched else f"*{link}*"
 
 
-def _slack_alert_text(alert: dict[str, Any]) -> str:
-    article = alert.get("article", {})
+def _slack_title(alert: dict[str, Any]) -> str:
     sev = _clean(alert["severity"])
-    lines = [f"{SEVERITY_MARK.get(sev, '')} *{sev.upper()}* · {mrkdwn(alert['title'])}",
-             _slack_headline(alert)]
-    lines += ["> " + _slack_sentence(e, "") for e in _quotes(alert)]
-    return "\n".join(lines)
+    return f"{SEVERITY_MARK.get(sev, '')} *{sev.upper()}* · {mrkdwn(alert['title'])}"
+
+
+def _slack_alert_text(alert: dict[str, Any]) -> str:
+    """The headline (the link to the article), then the evidence quotes."""
+    return "\n".join([_slack_headline(alert)] + ["> " + _slack_sentence(e, "") for e in _quotes(alert)])
 
 
 def _slack_context(alert: dict[str, Any]) -> str:
     article = alert.get("article", {})
     meta = [f"Actors: {mrkdwn(_actors(alert))}", mrkdwn(article.get("source") or "-")]
-    if article.get("published"):
-        meta.append(mrkdwn(article["published"]))
+    if published := _published(article):
+        meta.append(mrkdwn(published))
     if also := _also(alert):
         meta.append(f"also: {mrkdwn(', '.join(also))}")
     return " · ".join(meta)
@@ -238,21 +252,18 @@ SLACK_DIGEST_LINES = 40  # alerts listed in a Slack digest; the rest are counted
 def slack(alerts: list[dict[str, Any]], *, digest_: bool = False) -> dict[str, Any]:
     """The Slack message (webhook or chat.postMessage body) for one alert or a digest."""
     sev = top_severity(alerts)
-    if not digest_:
+    if not digest_:  # the message text is the title line; the coloured attachment holds the rest
         [alert] = alerts
-        fallback = f"{_clean(sev).upper()}: {mrkdwn(alert['title'])}: {mrkdwn(_headline(alert))}"
+        title = _slack_title(alert)
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": _slack_alert_text(alert)[:SLACK_SECTION]}},
                   {"type": "context", "elements": [{"type": "mrkdwn", "text": _slack_context(alert)[:SLACK_SECTION]}]}]
     else:
-        title, _ = digest(alerts)
-        fallback = title
-        lines = [f"{SEVERITY_MARK.get(a['severity'], '')} *{_clean(a['severity']).upper()}* · {mrkdwn(a['title'])}: "
-                 + _slack_link(a.get("article", {}).get("url"), mrkdwn(_headline(a)) or "link")
+        title = f"*{digest(alerts)[0]}*"
+        lines = [f"{_slack_title(a)}: " + _slack_link(a.get("article", {}).get("url"), mrkdwn(_headline(a)) or "link")
                  for a in alerts[:SLACK_DIGEST_LINES]]
         if len(alerts) > SLACK_DIGEST_LINES:
             lines.append(f"… and {len(alerts) - SLACK_DIGEST_LINES} more")
-        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*"}}]
-        chunk = ""
+        blocks, chunk = [], ""
         for line in lines:
             if chunk and len(chunk) + len(line) + 1 > SLACK_SECTION:
                 blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
@@ -260,7 +271,7 @@ def slack(alerts: list[dict[str, Any]], *, digest_: bool = False) -> dict[str, A
             chunk = f"{chunk}\n{line}" if chunk else line[:SLACK_SECTION]
         if chunk:
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
-    return {"text": fallback, "attachments": [{"color": SEVERITY_COLOUR.get(sev, "#9e9e9e"), "blocks": blocks}]}
+    return {"text": title, "attachments": [{"color": SEVERITY_COLOUR.get(sev, "#9e9e9e"), "blocks": blocks}]}
 
 
 # ---- email HTML ---------------------------------------------------------------------------
@@ -284,8 +295,8 @@ def email_html(alert: dict[str, Any]) -> str:
              f'<h3 dir="auto">{headline}</h3>']
     parts += [f'<p dir="auto" style="border-left:3px solid #ccc;padding-left:8px">{_html_sentence(e, "")}</p>' for e in _quotes(alert)]
     meta = [f"Actors: {html_text(_actors(alert))}", f'Outlet: <span dir="auto">{html_text(article.get("source") or "-")}</span>']
-    if article.get("published"):
-        meta.append(f"Published: {html_text(article['published'])}")
+    if published := _published(article):
+        meta.append(f"Published: {html_text(published)}")
     parts.append(f"<p>{' · '.join(meta)}</p>")
     if url := safe_url(article.get("url")):
         parts.append(f'<p>Link: <a href="{html.escape(url, quote=True)}">{html.escape(url)}</a></p>')

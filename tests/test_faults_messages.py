@@ -9,7 +9,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.message import Message
 from pathlib import Path
 from typing import Any

@@ -3,9 +3,8 @@ the mail the SMTP server accepted, the console output and the Prefect alert tabl
 
 from __future__ import annotations
 
-import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 

@@ -111,14 +111,14 @@ def _headline(alert: dict[str, Any]) -> str:
 
 def _quotes(alert: dict[str, Any]) -> list[dict[str, Any]]:
     """The evidence to quote: not the headline again (it is shown once, on its own line)."""
-    head = _clean(_headline(alert))
-    return [e for e in alert.get("evidence", []) if _clean(e["text"]) != head][:QUOTES]
+    head = _clean(_headline(alert)).strip()
+    return [e for e in alert.get("evidence", []) if _clean(e["text"]).strip() != head][:QUOTES]
 
 
 def _headline_terms(alert: dict[str, Any]) -> dict[str, Any] | None:
     """The evidence that is the headline itself, so its matched terms are emphasized there."""
-    head = _clean(_headline(alert))
-    return next((e for e in alert.get("evidence", []) if head and _clean(e["text"]) == head), None)
+    head = _clean(_headline(alert)).strip()
+    return next((e for e in alert.get("evidence", []) if head and _clean(e["text"]).strip() == head), None)
 
 
 def _pieces(evidence: dict[str, Any]) -> list[tuple[str, bool]]:
@@ -169,8 +169,7 @@ def _sentence_text(evidence: dict[str, Any] | None, plain: str, em: str) -> str:
 
 def subject(alert: dict[str, Any]) -> str:
     """One line: severity, rule title, headline. No control character can reach a mail header."""
-    line = f"[{_clean(alert['severity']).upper()}] {text(alert['title'])}: {text(_headline(alert))}"
-    return line[:200]
+    return f"[{_clean(alert['severity']).upper()}] {text(alert['title'][:80])}: {text(_headline(alert)[:160])}"
 
 
 def plain(alert: dict[str, Any]) -> str:

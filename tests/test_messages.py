@@ -161,3 +161,12 @@ def _alert(sentence: str, term: str, source: str = "Wire") -> dict[str, Any]:
             "evidence": [{"text": sentence, "start": 0, "end": len(sentence), "terms": [{"text": term, "start": at, "end": at + len(term)}]}],
             "article": {"id": "a1", "title": "Headline", "url": "https://wire.example/s", "source": source, "published": None},
             "key": "threat:1", "outlets": []}
+
+
+def test_markdown_artifact_text_is_inert() -> None:
+    """Feed errors (a redirect target), file errors and delivery reasons go into the run summary
+    through the markdown escaper: no link, image, HTML, emphasis or table cell can be made."""
+    hostile = "redirect to http://169.254.169.254/latest [x](javascript:y) ![i](http://e.example/p.png) <b>x</b> **b** a|b \x1b[2J"
+    out = messages.md(hostile)
+    assert "://" not in out and "](" not in out.replace("\\](", "") and "<" not in out and "\x1b" not in out
+    assert re.search(r"(?<!\\)[*|\[]", out) is None  # every * | [ escaped

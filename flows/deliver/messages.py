@@ -75,12 +75,13 @@ def html_text(s: object) -> str:
 
 def _md_piece(s: object) -> str:
     escaped = re.sub(r"([\\`*_{}\[\]()#+\-.!|~>])", r"\\\1", _clean(s))
-    return escaped.replace("&", "&amp;").replace("<", "&lt;")
+    return escaped.replace("&", "&amp;").replace("<", "&lt;").replace("://", ":\\/\\/")  # no autolink either
 
 
 def md(s: object) -> str:
     """Markdown (the Prefect artifacts): every punctuation character that markdown or a table
-    could read is backslash-escaped; ``<`` and ``&`` become entities (no raw HTML)."""
+    could read is backslash-escaped; ``<`` and ``&`` become entities (no raw HTML); ``://`` is
+    broken up so a bare address is not turned into a link."""
     return _isolate(_md_piece(s))
 
 

@@ -123,9 +123,9 @@ def _send_slack(url: str, payload: dict[str, Any]) -> None:
             raise DeliveryError(f"Slack refused the message: {str(answer.get('error'))[:100]}")
 
 
-def _post(url: str, payload: dict[str, Any], *, headers: dict[str, str] | None = None, method: str = "POST", **kwargs: Any) -> dict[str, Any]:
+def _post(url: str, payload: dict[str, Any], *, headers: dict[str, str] | None = None, method: str = "POST",
+          verify: bool = True, **kwargs: Any) -> dict[str, Any]:
     """POST ``payload`` as JSON; the answer's JSON object (if any). Not 2xx: a DeliveryError."""
-    verify = kwargs.pop("verify", True)
     with httpx.Client(timeout=TIMEOUT, verify=verify, follow_redirects=False) as client:
         r = client.request(method, url, json=payload, headers={"User-Agent": "tocsin", **(headers or {})}, **kwargs)
     if not 200 <= r.status_code < 300:

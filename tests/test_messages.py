@@ -170,3 +170,18 @@ def test_markdown_artifact_text_is_inert() -> None:
     out = messages.md(hostile)
     assert "://" not in out and "](" not in out.replace("\\](", "") and "<" not in out and "\x1b" not in out
     assert re.search(r"(?<!\\)[*|\[]", out) is None  # every * | [ escaped
+
+
+def test_services_sent_by_apprise_get_the_severity_type(web: HTTPServer) -> None:
+    """Any other apprise service (here its form:// webhook) is told "failure", not blue "info",
+    for a critical alert, and receives the plain-text form."""
+    from urllib.parse import parse_qs
+
+    from flows.deliver.channels import Channel
+
+    port = web.url.rsplit(":", 1)[1]
+    Channel("form", f"form://127.0.0.1:{port}/hook").send([{**_alert("They said the base will be targeted.", "will be targeted"), "severity": "critical"}])
+    [(_, _, _, body)] = web.requests
+    form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+    assert form["type"] == "failure" and form["title"].startswith("[CRITICAL]")
+    assert "> They said the base *will be targeted*." in form["message"]

@@ -86,7 +86,8 @@ def _send(url: str, alerts: list[dict[str, Any]], digest: bool) -> None:
               auth=auth, verify=target.verify_certificate, method=target.method)
     else:
         title, body, fmt = _render(alerts, digest, url.split(":", 1)[0].lower())
-        if not target.notify(body=body, title=title, body_format=fmt, notify_type=messages.notify_type(messages.top_severity(alerts))):
+        kind = apprise.NotifyType(messages.notify_type(messages.top_severity(alerts)))
+        if not target.notify(body=body, title=title, body_format=fmt, notify_type=kind):
             raise _Refused()
 
 

@@ -277,7 +277,7 @@ def slack(alerts: list[dict[str, Any]], *, digest_: bool = False) -> dict[str, A
 # ---- email HTML ---------------------------------------------------------------------------
 
 # apprise writes the plain-text part from this HTML; the hidden asterisks mark matched terms there.
-_EM_HTML = '<mark><b><span style="display:none">*</span>{}<span style="display:none">*</span></b></mark>'
+_EM_HTML = '<mark><b><span style="display:none;mso-hide:all">*</span>{}<span style="display:none;mso-hide:all">*</span></b></mark>'
 
 
 def _html_sentence(evidence: dict[str, Any] | None, plain: str) -> str:

@@ -296,9 +296,10 @@ def test_slack_urls_map_to_the_webhook_or_the_bot_api() -> None:
 
     assert slack_endpoint("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ")[0] == "https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ"
     assert slack_endpoint("https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ")[0].startswith("https://hooks.slack.com/services/T1JJ3T3L2/")
-    endpoint, headers, chans = slack_endpoint("slack://xoxb-1234-1234-abc124/#alerts")
-    assert endpoint == "https://slack.com/api/chat.postMessage" and headers["Authorization"] == "Bearer xoxb-1234-1234-abc124" and chans == ["#alerts"]
-    assert slack_endpoint("slack+http://127.0.0.1:9/x") == ("http://127.0.0.1:9/x", {}, [])
+    endpoint, headers, chans, name = slack_endpoint("slack://tocsin@xoxb-1234-1234-abc124/#alerts")
+    assert endpoint == "https://slack.com/api/chat.postMessage" and headers["Authorization"] == "Bearer xoxb-1234-1234-abc124"
+    assert chans == ["#alerts"] and name == "tocsin"
+    assert slack_endpoint("slack+http://127.0.0.1:9/x") == ("http://127.0.0.1:9/x", {}, [], None)
 
 
 def _forms(secret: str) -> set[str]:

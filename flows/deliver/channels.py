@@ -11,7 +11,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
 
 import httpx
@@ -91,35 +91,44 @@ def _send(url: str, alerts: list[dict[str, Any]], digest: bool) -> None:
             raise _Refused()
 
 
-def slack_endpoint(url: str) -> tuple[str, dict[str, str], list[str]]:
-    """Where a Slack channel URL posts: (endpoint, headers, Slack channels). An incoming webhook
-    (``slack://A/B/C``, ``https://hooks.slack.com/services/A/B/C``, or ``slack+https://URL`` for
-    any Slack-compatible webhook) has no channels; a bot token (``slack://xoxb-…/#chan``) posts
-    to chat.postMessage once per channel."""
+class SlackTarget(NamedTuple):
+    endpoint: str
+    headers: dict[str, str]
+    channels: list[str]  # empty for an incoming webhook
+    username: str | None = None  # ``slack://NAME@…``: the name the message is posted under
+
+
+def slack_endpoint(url: str) -> SlackTarget:
+    """Where a Slack channel URL posts. An incoming webhook (``slack://A/B/C``,
+    ``https://hooks.slack.com/services/A/B/C``, or ``slack+https://URL`` for any
+    Slack-compatible webhook) takes one POST; a bot token (``slack://xoxb-…/#chan``) posts to
+    chat.postMessage once per channel."""
     import apprise
     from apprise.plugins.slack import NotifySlack, SlackMode
 
     if url.lower().startswith(SLACK_DIRECT):
-        return url.split("+", 1)[1], {}, []
+        return SlackTarget(url.split("+", 1)[1], {}, [])
     target = apprise.Apprise.instantiate(url)
     if not isinstance(target, NotifySlack):
         raise DeliveryError("not a Slack URL")
     if target.mode is SlackMode.WEBHOOK:
-        return f"{target.webhook_url}/{target.token_a}/{target.token_b}/{target.token_c}", {}, []
+        return SlackTarget(f"{target.webhook_url}/{target.token_a}/{target.token_b}/{target.token_c}", {}, [], target.user)
     if target.mode is not SlackMode.BOT:
         raise DeliveryError(f"Slack {target.mode} URLs are not supported; use an incoming webhook or a bot token")
     channels = [c for c in target.channels if c]
     if not channels:
         raise DeliveryError("a Slack bot URL needs a channel: slack://xoxb-…/#channel")
-    return target.api_url.format("chat.postMessage"), {"Authorization": f"Bearer {target.access_token}"}, channels
+    return SlackTarget(target.api_url.format("chat.postMessage"), {"Authorization": f"Bearer {target.access_token}"}, channels, target.user)
 
 
 def _send_slack(url: str, payload: dict[str, Any]) -> None:
-    endpoint, headers, channels = slack_endpoint(url)
-    if not channels:
-        _post(endpoint, payload, headers=headers)
-    for channel in channels:
-        answer = _post(endpoint, {**payload, "channel": channel}, headers=headers)
+    target = slack_endpoint(url)
+    if target.username:
+        payload = {**payload, "username": target.username}
+    if not target.channels:
+        _post(target.endpoint, payload, headers=target.headers)
+    for channel in target.channels:
+        answer = _post(target.endpoint, {**payload, "channel": channel}, headers=target.headers)
         if not answer.get("ok"):
             raise DeliveryError(f"Slack refused the message: {str(answer.get('error'))[:100]}")
 

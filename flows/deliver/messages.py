@@ -294,7 +294,7 @@ def email_html(alert: dict[str, Any]) -> str:
     parts = [f'<p style="border-left:6px solid {colour};padding-left:8px"><b>{sev}</b> · {html_text(alert["title"])}</p>',
              f'<h3 dir="auto">{headline}</h3>']
     parts += [f'<p dir="auto" style="border-left:3px solid #ccc;padding-left:8px">{_html_sentence(e, "")}</p>' for e in _quotes(alert)]
-    meta = [f"Actors: {html_text(_actors(alert))}", f'Outlet: <span dir="auto">{html_text(article.get("source") or "-")}</span>']
+    meta = [f'Actors: <span dir="auto">{html_text(_actors(alert))}</span>', f'Outlet: <span dir="auto">{html_text(article.get("source") or "-")}</span>']
     if published := _published(article):
         meta.append(f"Published: {html_text(published)}")
     parts.append(f"<p>{' · '.join(meta)}</p>")
@@ -303,7 +303,7 @@ def email_html(alert: dict[str, Any]) -> str:
     elif article.get("url"):
         parts.append(f"<p>Link (not a web address): {html_text(article['url'])}</p>")
     if also := _also(alert):
-        parts.append(f'<p dir="auto">Also reported by: {html_text(", ".join(also))}</p>')
+        parts.append(f'<p>Also reported by: <span dir="auto">{html_text(", ".join(also))}</span></p>')
     return "".join(parts)
 
 

@@ -60,10 +60,7 @@ class ScanResult(BaseModel):
 def scan_article(article: Article, compiled: CompiledWatchlist) -> ScanResult:
     """The result is built as plain data and validated once, in pydantic's core: one call
     rather than one Python-level constructor per actor, alert, evidence and term."""
-    norm = normalize(article.text)
-    hits = compiled.matcher.find(norm)
-    if compiled.short_forms or compiled.acronyms:
-        hits = read_context(hits, norm, acronyms=compiled.acronyms)
+    norm, hits = article_hits(article, compiled)
     counts: dict[str, int] = {}
     for h in hits:
         if h.group == ACTORS:
@@ -83,6 +80,15 @@ def scan_article(article: Article, compiled: CompiledWatchlist) -> ScanResult:
         ],
         "alerts": alerts,
     })
+
+
+def article_hits(article: Article, compiled: CompiledWatchlist) -> tuple[Normalized, list[Hit]]:
+    """The article's normalized text and every hit of the watch list's terms in it."""
+    norm = normalize(article.text)
+    hits = compiled.matcher.find(norm)
+    if compiled.short_forms or compiled.acronyms:
+        hits = read_context(hits, norm, acronyms=compiled.acronyms)
+    return norm, hits
 
 
 def _fire(

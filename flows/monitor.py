@@ -8,7 +8,6 @@ Overlapping runs cannot page twice: the outbox keys alerts by rule and story.
 from __future__ import annotations
 
 import glob
-import re
 import sys
 import time
 from collections import Counter, deque
@@ -27,6 +26,7 @@ from prefect.states import Failed, State
 
 from extractors.feedlist import load_feeds
 from extractors.watchlist import SEVERITIES
+from flows.deliver import messages
 from flows.store import outbox
 from flows import settings
 from flows.ingest.articles import iter_article_paths
@@ -143,7 +143,7 @@ def backfill(
     clock.lap("scan, record and deliver")
     clock.laps["work in tasks"] = stats.seconds
     delivery = "dry run: nothing recorded or delivered" if dry_run else str(delivered)
-    details = [f"- {e}" for e in stats.errors[:50]]
+    details = [f"- {messages.md(e)}" for e in stats.errors[:50]]
     if stats.error_count > len(details):
         details.append(f"- … and {stats.error_count - len(details)} more")
     _publish("backfill", stats, delivery, clock.laps, details, _feedback(config))
@@ -264,7 +264,7 @@ def _feed_health(polled: Any) -> tuple[dict[str, Any], list[str]]:
     lines = [
         f"- {len(results)} polled, {len(failed)} failed, {len(polled.items)} new items"
         + (f"; {len(skipped)} skipped in back-off" if skipped else ""),
-        *(f"- `{r.feed_id}`: {r.status}" + (f" — {_code(r.reason)}" if r.reason else "") for r in attention[:SHOWN_FEEDS]),
+        *(f"- `{r.feed_id}`: {r.status}" + (f" — {messages.md(r.reason)}" if r.reason else "") for r in attention[:SHOWN_FEEDS]),
     ]
     if len(attention) > SHOWN_FEEDS:
         lines.append(f"- … and {len(attention) - SHOWN_FEEDS} more: see the monitor-feeds artifact")
@@ -277,14 +277,6 @@ def _feed_health(polled: Any) -> tuple[dict[str, Any], list[str]]:
         "warnings": {r.feed_id: len(r.warnings) for r in results if r.warnings},
     }
     return summary, lines
-
-
-def _code(text: str) -> str:
-    """``text`` (a feed's error, which a hostile server partly chooses) as an inline code span
-    on one line, so the markdown artifact shows it and never renders it (links, images, HTML)."""
-    text = " ".join(text.split())
-    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
-    return f"{fence} {text} {fence}"
 
 
 def _when(at: datetime | None) -> str:
@@ -303,8 +295,8 @@ def _publish(
     feedback: dict[str, dict[str, int]],
 ) -> None:
     shown = f"the first {len(stats.alert_rows)} of " if len(stats.alert_rows) < stats.alerts else ""
-    create_table_artifact(
-        key=f"{kind}-alerts", table=stats.alert_rows,
+    create_markdown_artifact(
+        key=f"{kind}-alerts", markdown=messages.alert_table(stats.alert_rows),
         description=f"Alerts raised by this {kind} run: {shown}{stats.alerts}" if stats.alerts else f"No alerts raised by this {kind} run",
     )
     by_rank = sorted(stats.alerts_by_severity.items(), key=lambda kv: -SEVERITIES.index(kv[0]))
@@ -315,7 +307,7 @@ def _publish(
         + (f"; skipped (before --since): {stats.skipped}" if stats.skipped else "")
         + (f"; unreadable: {stats.error_count}" if stats.error_count else ""),
         f"- alerts by severity: {severities}",
-        f"- delivery: {delivery}",
+        f"- delivery: {messages.md(delivery)}",
         "- timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()),
     ]
     if feedback:

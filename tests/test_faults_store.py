@@ -81,7 +81,7 @@ class World:
 
     def received(self) -> Counter[str]:
         """Alert key -> how many times it reached the webhook (one POST per alert)."""
-        return Counter(json.loads(p["message"])["key"] for p in self.hook.posted_json("/hook"))
+        return Counter(p["key"] for p in self.hook.posted_json("/hook") if not p.get("digest"))
 
 
 def make_world(tmp_path: Path, state_url: str, hook_delay: float = 0, **delivery: Any) -> tuple[FeedServer, HTTPServer, World]:
@@ -93,8 +93,7 @@ def make_world(tmp_path: Path, state_url: str, hook_delay: float = 0, **delivery
         "actors": [{"id": "kataib-hezbollah", "name": "Kataib Hezbollah", "kind": "armed-group"}],
         "lexicons": {"threat": ["threat*"]},
         "rules": [{"id": "threat", "title": "Threat", "severity": "high", "query": "kind:armed-group NEAR/15 lexicon:threat"}],
-        # a read timeout longer than the slowest test channel (apprise's default is 4 s)
-        "channels": {"hook": f"json://127.0.0.1:{hook.url.rsplit(':', 1)[1]}/hook?rto=30"},
+        "channels": {"hook": f"json://127.0.0.1:{hook.url.rsplit(':', 1)[1]}/hook"},
         **({"delivery": delivery} if delivery else {}),
     }))
     return feeds, hook, World(feeds, hook, watchlist, Config(str(watchlist), state_url))
@@ -193,7 +192,7 @@ def test_nul_surrogate_and_control_characters_cost_nothing_and_the_rest_is_recor
     assert len(rows) == 6
     assert ("j1", "Kataib Hezbollah threat with NUL") in rows
     assert ("urn:t50", "Kataib Hezbollah threatens basenumber 50]8;;x") in rows
-    sent = [json.loads(p["message"]) for p in world.hook.posted_json("/hook")]
+    sent = world.hook.posted_json("/hook")
     assert len(sent) == 6
     text = json.dumps(sent, ensure_ascii=False)
     assert not any(c in text for c in "\x00\x07\x1b\x9b\ud800")
@@ -272,8 +271,8 @@ def test_kill_during_digest_then_the_digest_is_sent_on_the_next_run(tmp_path: Pa
         report = world.deliver(now=datetime.now(UTC) + timedelta(hours=3))  # the next run, the lease long expired
         assert report.digests == 1
         [_, digest] = hook.posted_json("/hook")
-        assert digest["title"] == "tocsin digest: 3 alerts"
-        assert all(f"base number {i}" in digest["message"] for i in range(3))
+        assert digest["digest"] and digest["summary"] == "tocsin digest: 3 alerts"
+        assert sorted(a["article"]["title"][-1] for a in digest["alerts"]) == ["0", "1", "2"]
     finally:
         feeds.close()
         hook.close()
@@ -299,7 +298,7 @@ def test_short_items_about_different_incidents_stay_apart_and_true_copies_join(w
                                           for n, place in enumerate(PLACES * 10)])
     world.cycle("/a")
     world.cycle("/b", "/many")  # later polls: the stories are in the store
-    sent = [json.loads(p["message"]) for p in world.hook.posted_json("/hook")]
+    sent = world.hook.posted_json("/hook")
     assert len(sent) == 3 + 100  # Erbil 3, Syria 3, Erbil 5; the "Iraq" copy joined Erbil 3; 100 distinct
     with connect(world.config.state_url).begin() as conn:
         story = dict(conn.execute(sa.text("SELECT identity, story_id FROM entries")).all())
@@ -377,7 +376,7 @@ def test_hostile_config_feeds_and_store_give_one_line_errors(
 
     import markdown_it
 
-    from flows.monitor import _code
+    from flows.deliver.messages import md
     from flows.cli import main
 
     # a 330-byte alias bomb (9^9 values): refused at once, in a process that may not take 4 GB
@@ -419,9 +418,9 @@ def test_hostile_config_feeds_and_store_give_one_line_errors(
 
     # a feed's error text (partly chosen by its server) is shown in the summary, never rendered
     hostile = "redirect to [click](http://evil.example/x) ![i](http://evil.example/i.png) <img src=x> **now** `x`\n# head"
-    html = markdown_it.MarkdownIt("commonmark").render(f"- `feed`: failed — {_code(hostile)}")
+    html = markdown_it.MarkdownIt("commonmark").render(f"- `feed`: failed — {md(hostile)}")
     assert "<a " not in html and "<img" not in html and "<strong>" not in html and "<h1>" not in html
-    assert html.count("<code>") == 2 and "[click](http://evil.example/x)" in html
+    assert html.count("<code>") == 1 and "[click]" in html
 
 
 # --- items 8, 9, 11 (fixed on main by the feeds work): held end to end, through store and channel

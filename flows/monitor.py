@@ -37,6 +37,7 @@ ARTICLE_BATCH = 200
 FILE_CHUNK = 2000  # files per task: a Prefect task on Dask costs ~75 ms, so a chunk must carry seconds of work
 LAST_SPLIT = 8  # pieces the last chunk is cut into
 DELIVER_EVERY = 20.0  # seconds between deliveries during a backfill
+SHOWN_ERRORS = 50  # unreadable files named in a backfill's summary
 WINDOW = 16  # chunks in flight at once: enough to keep many workers busy, few enough to bound memory
 
 
@@ -96,14 +97,15 @@ def monitor(watchlist: str = str(DEFAULT_WATCHLIST), feeds: str = str(DEFAULT_FE
     for start in range(0, len(items), ARTICLE_BATCH):
         stats.add(scan_and_record(config, items[start : start + ARTICLE_BATCH]))
     clock.lap("scan and record")
-    delivery = str(deliver(config))
+    report = deliver(config)
+    delivery = str(report)
     clock.lap("deliver")
     feed_summary, feed_lines = _feed_health(polled)
     _publish("monitor", stats, delivery, clock.laps, feed_lines)
     summary = _summary(stats, delivery, clock.laps)
     get_run_logger().info("monitor: %s; feeds: %s (every feed: the monitor-feeds artifact)", summary, feed_summary["by_status"])
     summary["feeds"] = feed_summary
-    return summary
+    return _outcome("monitor", summary, _no_feed_read(feed_summary) + _failed_deliveries(report))
 
 
 @flow(name="backfill", task_runner=ThreadPoolTaskRunner(max_workers=1))
@@ -143,15 +145,40 @@ def backfill(
     clock.lap("scan, record and deliver")
     clock.laps["work in tasks"] = stats.seconds
     delivery = "dry run: nothing recorded or delivered" if dry_run else str(delivered)
-    details = [f"- {e}" for e in stats.errors[:50]]
+    details = [f"- {e}" for e in stats.errors[:SHOWN_ERRORS]]
     if stats.error_count > len(details):
         details.append(f"- … and {stats.error_count - len(details)} more")
     _publish("backfill", stats, delivery, clock.laps, details)
     summary = _summary(stats, delivery, clock.laps)
+    summary["unreadable"] = stats.errors[:SHOWN_ERRORS]  # "path: reason", for the command line
     if dry_run:
         summary["would_alert"] = stats.alert_rows  # what a real run would raise (capped), for the command line
     get_run_logger().info("backfill: %s", summary)
-    return summary
+    return _outcome("backfill", summary, _failed_deliveries(delivered))
+
+
+def _no_feed_read(feeds: dict[str, Any]) -> list[str]:
+    """Every feed failed (or waits in back-off after failing): the monitor sees nothing."""
+    by_status = feeds["by_status"]
+    if feeds["polled"] and set(by_status) <= {"failed", "skipped-backoff"}:
+        return [f"no feed could be read ({feeds['polled']} feeds: {dict(by_status)})"]
+    return []
+
+
+def _failed_deliveries(report: outbox.DeliveryReport) -> list[str]:
+    return [f"delivery to {channel} failed: {reason}" for channel, reason in report.failed.items()]
+
+
+def _outcome(kind: str, summary: dict[str, Any], problems: list[str]) -> Any:
+    """The summary, or a Failed state carrying it: a run that read no feed or failed to deliver
+    an alert is red in the UI, fires Prefect's flow-run-failed events and automations, and makes
+    the CLI exit 1. Everything it did get done (alerts recorded, artifacts) stands; undelivered
+    alerts stay in the outbox for the next run."""
+    if not problems:
+        return summary
+    summary["problems"] = problems
+    get_run_logger().error("%s run failed: %s", kind, "; ".join(problems))
+    return Failed(message="; ".join(problems), data=summary)
 
 
 def dask_runner(address: str, workers: int = 2) -> Any:

@@ -8,6 +8,7 @@ Overlapping runs cannot page twice: the outbox keys alerts by rule and story.
 from __future__ import annotations
 
 import glob
+import logging
 import sys
 import time
 from collections import Counter, deque
@@ -132,6 +133,7 @@ def backfill(
         # The alerts go out while the next chunks are scanned, not all at the end; every
         # DELIVER_EVERY seconds, as each delivery is a task run, which costs its own time.
         if not dry_run and (not in_flight or time.monotonic() - last_delivery >= DELIVER_EVERY):
+            bar.end_line()  # the alerts a channel prints start on a line of their own
             delivered.add(deliver(config))
             last_delivery = time.monotonic()
 
@@ -221,21 +223,35 @@ class _Clock:
 
 
 class _Progress:
-    """One self-rewriting line on stderr (when asked, e.g. on a terminal)."""
+    """One self-rewriting line on stderr (when asked, e.g. on a terminal). Other output must
+    not run into it: it is ended before a delivery (a console channel prints alerts), and
+    the per-task "Finished" log lines are not shown while it is."""
 
     def __init__(self, show: bool) -> None:
-        self.show_it, self.started = show, time.perf_counter()
+        self.show_it, self.started, self.open = show, time.perf_counter(), False
+        self.task_logs = logging.getLogger("prefect.task_runs")
+        self.task_level = self.task_logs.level
+        if show:
+            self.task_logs.setLevel(logging.WARNING)
 
     def show(self, stats: BatchStats) -> None:
         if self.show_it:
             rate = stats.articles / max(time.perf_counter() - self.started, 1e-9)
-            sys.stderr.write(f"\r{stats.articles:,} articles ({rate:,.0f}/s), {stats.new_articles:,} new, "
-                             f"{stats.alerts:,} alerts, {stats.skipped:,} skipped, {stats.error_count:,} errors ")
+            sys.stderr.write(f"\r\033[K{stats.articles:,} articles ({rate:,.0f}/s), {stats.new_articles:,} new, "
+                             f"{stats.alerts:,} alerts, {stats.skipped:,} skipped, {stats.error_count:,} errors")
             sys.stderr.flush()
+            self.open = True
+
+    def end_line(self) -> None:
+        if self.open:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+            self.open = False
 
     def close(self) -> None:
+        self.end_line()
         if self.show_it:
-            sys.stderr.write("\n")
+            self.task_logs.setLevel(self.task_level)
 
 
 def _chunks(path: str, size: int) -> Iterator[list[str]]:

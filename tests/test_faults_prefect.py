@@ -94,3 +94,18 @@ def test_backfill_of_a_missing_directory_is_one_clear_line(tmp_path: Path, env: 
     assert main(["backfill", str(tmp_path / "nonexistent" / "dir"), config[0], config[1]]) == 1
     err = capsys.readouterr().err
     assert err == f"tocsin: {tmp_path / 'nonexistent' / 'dir'}: cannot read: no such file or directory\n"
+
+
+def test_backfill_prints_alerts_most_severe_first_and_counts_those_waiting_for_the_digest(
+        tmp_path: Path, env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from extractors.watchlist import SEVERITIES
+
+    root = Path(__file__).resolve().parent.parent
+    assert main(["backfill", str(root / "seeds"), "--watchlist", str(root / "deployments" / "watchlist.yaml")]) == 0
+    out = capsys.readouterr().out
+    printed = [line.split("]", 1)[0].lstrip("[").lower() for line in out.splitlines() if line.startswith("[")]
+    summary = json.loads(out[out.index("\n{") + 1:])
+    assert printed == sorted(printed, key=lambda s: -SEVERITIES.index(s))
+    total = sum(summary["alerts"].values())
+    sent, waiting = (int(part.split()[0]) for part in summary["delivery"].split(", ")[::3][:2])
+    assert len(printed) == sent and sent + waiting == total, summary["delivery"]

@@ -207,3 +207,59 @@ def test_a_killed_one_shot_command_leaves_no_prefect_server(tmp_path: Path, comm
     for child in alive:
         child.kill()
     assert alive == []
+
+
+# --- the terminal ---------------------------------------------------------------------------
+
+
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
+    """`tocsin ... | head`: the reader is gone before the output is written; no traceback."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "flows.cli", "scan", str(ROOT / "seeds"), "--format", "jsonl"],
+                              cwd=ROOT, env=_env(tmp_path), stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+    assert proc.returncode == 141
+
+
+def test_the_ui_port_is_stable_and_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.prefect_server import ui_port
+
+    monkeypatch.delenv("TOCSIN_UI_PORT", raising=False)
+    assert ui_port(None) == 4200
+    monkeypatch.setenv("TOCSIN_UI_PORT", "4300")
+    assert ui_port(None) == 4300 and ui_port(4400) == 4400
+    monkeypatch.setenv("TOCSIN_UI_PORT", "http")
+    with pytest.raises(ValueError, match="TOCSIN_UI_PORT must be a port number"):
+        ui_port(None)
+
+
+def test_a_taken_ui_port_is_one_clear_line(tmp_path: Path) -> None:
+    import socket
+
+    web = HTTPServer()
+    args = _config(tmp_path, web)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-m", "flows.cli", "serve", "--port", str(port), *args],
+                              cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, timeout=120)
+    web.close()
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr == f"tocsin: port {port} on 127.0.0.1 is in use; choose another with --port or TOCSIN_UI_PORT\n"
+
+
+def test_prefect_telemetry_is_off_in_tocsin_and_its_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect._internal.analytics.enabled import is_telemetry_enabled
+
+    from flows.cli import main
+    from flows.prefect_server import QUIET
+
+    for name in QUIET:
+        monkeypatch.delenv(name, raising=False)
+    main(["check", "--watchlist", str(ROOT / "deployments" / "watchlist.yaml")])
+    assert os.environ["DO_NOT_TRACK"] == "1" and os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
+    assert not is_telemetry_enabled()

@@ -44,7 +44,7 @@ def test_serve_runs_on_schedule_delivers_and_stops_cleanly(tmp_path: Path) -> No
     env.update(TOCSIN_HOME=str(tmp_path / "home"), PREFECT_HOME=str(tmp_path / "prefect"), PYTHONPATH=str(ROOT),
                PREFECT_SERVER_ANALYTICS_ENABLED="false")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "serve", "--every", "5",
+        [sys.executable, "-m", "flows.cli", "serve", "--every", "5", "--port", "0",
          "--watchlist", str(tmp_path / "watchlist.yaml"), "--feeds", str(tmp_path / "feeds.yaml")],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )

@@ -152,10 +152,10 @@ def backfill(
         details.append(f"- … and {stats.error_count - len(details)} more")
     _publish("backfill", stats, delivery, clock.laps, details)
     summary = _summary(stats, delivery, clock.laps)
+    get_run_logger().info("backfill: %s", summary)
     summary["unreadable"] = stats.errors[:SHOWN_ERRORS]  # "path: reason", for the command line
     if dry_run:
         summary["would_alert"] = stats.alert_rows  # what a real run would raise (capped), for the command line
-    get_run_logger().info("backfill: %s", summary)
     return _outcome("backfill", summary, _failed_deliveries(delivered))
 
 

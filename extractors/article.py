@@ -22,6 +22,8 @@ class Article(BaseModel):
     paragraphs: list[str] = Field(default_factory=list)
     source: str | None = None
     published: datetime | None = None
+    author: str | None = None  # as the page names it (HTML pages only)
+    language: str | None = None  # the primary language subtag the page declares ("en"), not detected
     url: str | None = None
     path: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)

@@ -381,7 +381,7 @@ def list_alerts(
                 .where(deliveries.c.alert_id == row.id).order_by(deliveries.c.channel)
             ).all()
             out.append({
-                **row.payload, "outlets": row.outlets, "created_at": _aware(row.created_at).isoformat(),
+                **row.payload, "id": row.id, "outlets": row.outlets, "created_at": _aware(row.created_at).isoformat(),
                 "deliveries": [{"channel": c, "status": s, "attempts": a, "last_error": e} for c, s, a, e in status],
             })
             if len(out) >= limit:

@@ -273,3 +273,32 @@ def test_prefect_telemetry_is_off_in_tocsin_and_its_servers(monkeypatch: pytest.
     main(["check", "--watchlist", str(ROOT / "deployments" / "watchlist.yaml")])
     assert os.environ["DO_NOT_TRACK"] == "1" and os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
     assert not is_telemetry_enabled()
+
+
+@pytest.mark.slow
+def test_on_a_terminal_the_progress_line_never_runs_into_the_alerts(tmp_path: Path) -> None:
+    """`tocsin backfill seeds/` on a terminal (as `make run` does): the self-rewriting progress
+    line (stderr) is ended before the console channel prints alerts (stdout)."""
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "flows.cli", "backfill", str(ROOT / "seeds")], cwd=ROOT, env=_env(tmp_path),
+                            stdin=subprocess.DEVNULL, stdout=follower, stderr=follower)
+    os.close(follower)
+    chunks: list[bytes] = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed: the command has exited
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert proc.wait(timeout=60) == 0
+    screen = b"".join(chunks).decode(errors="replace")
+    lines = [line.rsplit("\r", 1)[-1] for line in screen.replace("\r\n", "\n").split("\n")]  # what stays on screen
+    progress = [line for line in lines if " articles (" in line]
+    assert progress and all(line.rstrip().endswith(" errors") for line in progress), progress
+    assert any(line.startswith("[CRITICAL]") for line in lines)
+    assert "Task run" not in screen[screen.index(" articles ("):]  # per-task log lines are hidden while it shows

@@ -61,7 +61,7 @@ def ui_port(flag: int | None) -> int:
 def prefect_api(*, ui: bool = False, port: int = 0) -> Iterator[str]:
     """The Prefect API URL to use: ``PREFECT_API_URL`` (environment or profile), else a local server started here
     (with the UI and services on ``port`` if ``ui``; ``port`` 0 picks a free one)."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
 
     if url := os.environ.get("PREFECT_API_URL") or PREFECT_API_URL.value():  # the environment or a Prefect profile
         try:
@@ -94,7 +94,8 @@ def prefect_api(*, ui: bool = False, port: int = 0) -> Iterator[str]:
             print(f"tocsin: starting a local Prefect server (log: {log_path})", flush=True)
         _wait_healthy(api, server, log_path)
         os.environ["PREFECT_API_URL"] = api  # for the runner's flow-run processes
-        with temporary_settings(updates={PREFECT_API_URL: api}):  # for this one, whose settings are loaded
+        # For this process, whose settings are loaded; no "View at" links to a UI that is not there.
+        with temporary_settings(updates={PREFECT_API_URL: api, **({} if ui else {PREFECT_UI_URL: ""})}):
             yield api
     finally:
         _drain_to(api)

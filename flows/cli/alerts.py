@@ -62,13 +62,19 @@ def run(args: argparse.Namespace) -> int:
         if args.format == "jsonl":
             print(json.dumps(a, default=str))
             continue
-        status = ", ".join(f"{d['channel']}: {d['status']}" for d in a["deliveries"]) or "-"
+        status = ", ".join(_delivery(d) for d in a["deliveries"]) or "-"
         also = len(a["outlets"]) - 1
         print(f"{a['id']:>6}  {a['created_at'][:19]}  {a['severity']:<8} {a['rule']:<24} {(a['article'].get('source') or '-')[:18]:<18} "
               f"{(a['article'].get('title') or '')[:50]:<50} [{status}]" + (f" +{also} outlets" if also > 0 else ""))
     if not rows:
         print("no alerts recorded" + (" that match these filters" if _filtered(args) else ""), file=sys.stderr)
     return 0
+
+
+def _delivery(d: dict) -> str:
+    """``channel: status``, with the reason when it is waiting after an error."""
+    reason = f" ({d['last_error']})" if d.get("last_error") and d["status"] != "sent" else ""
+    return f"{d['channel']}: {d['status']}{reason}"
 
 
 def run_label(args: argparse.Namespace) -> int:

@@ -68,8 +68,8 @@ def _run_until_signalled(main: Any) -> None:
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
+        for sig in (signal.SIGTERM, signal.SIGINT):  # a repeat while the server stops is ignored
+            signal.signal(sig, lambda *_: loop.is_closed() or loop.call_soon_threadsafe(stop.set))
         await main(stop)
 
     asyncio.run(run())

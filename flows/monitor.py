@@ -171,6 +171,26 @@ def _failed_deliveries(report: outbox.DeliveryReport) -> list[str]:
     return [f"delivery to {channel} failed: {reason}" for channel, reason in report.failed.items()]
 
 
+class RunFailed(Exception):
+    """The exception of a run that did its work but must show red (no feed read, a delivery
+    failed); it carries the run's summary, so the command line can still print it."""
+
+    def __init__(self, message: str, summary: dict[str, Any]) -> None:
+        super().__init__(message, summary)
+        self.message, self.summary = message, summary
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def summary_of(state: State) -> dict[str, Any] | None:
+    """A finished run's summary, whether it completed or failed with :class:`RunFailed`."""
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, RunFailed):
+        return result.summary
+    return result if isinstance(result, dict) else None
+
+
 def _outcome(kind: str, summary: dict[str, Any], problems: list[str]) -> Any:
     """The summary, or a Failed state carrying it: a run that read no feed or failed to deliver
     an alert is red in the UI, fires Prefect's flow-run-failed events and automations, and makes
@@ -179,8 +199,9 @@ def _outcome(kind: str, summary: dict[str, Any], problems: list[str]) -> Any:
     if not problems:
         return summary
     summary["problems"] = problems
-    get_run_logger().error("%s run failed: %s", kind, "; ".join(problems))
-    return Failed(message="; ".join(problems), data=summary)
+    message = "; ".join(problems)
+    get_run_logger().error("%s run failed: %s", kind, message)
+    return Failed(message=message, data=RunFailed(message, summary))
 
 
 def dask_runner(address: str, workers: int = 2) -> Any:

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from flows.cli import main
-from flows.monitor import monitor
+from flows.monitor import monitor, summary_of
 from flows.store.db import connect
 from flows.store.outbox import list_alerts
 from tests.feeds_fixtures import rss
@@ -50,7 +50,7 @@ def test_a_monitor_run_that_reads_no_feed_fails_and_the_cli_exits_1(tmp_path: Pa
     config = _config(tmp_path, dead, "json://127.0.0.1:9/hook")
     state = monitor(watchlist=config[1], feeds=config[3], state_url=env, return_state=True)
     assert state.is_failed() and "no feed could be read" in state.message
-    assert state.result(raise_on_failure=False)["feeds"]["by_status"] == {"failed": 3}  # the summary is kept
+    assert summary_of(state)["feeds"]["by_status"] == {"failed": 3}  # the summary is kept
     summary = prefect_api.artifact("monitor-summary", state.state_details.flow_run_id).data
     assert "3 polled, 3 failed" in summary
 

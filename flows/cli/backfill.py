@@ -37,7 +37,7 @@ def _print_would_alert(rows: list[dict], total: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from flows.monitor import backfill, dask_runner
+    from flows.monitor import backfill, dask_runner, summary_of
     from flows.pipeline import Config, load
 
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip()) if args.rules else None
@@ -52,8 +52,8 @@ def run(args: argparse.Namespace) -> int:
             path=args.path, watchlist=args.watchlist, dry_run=args.dry_run, since=args.since,
             rules=list(rules) if rules else None, progress=sys.stderr.isatty(), return_state=True,
         )
-    summary = state.result(raise_on_failure=False)
-    if not isinstance(summary, dict):  # the run failed before it had a summary
+    summary = summary_of(state)
+    if summary is None:  # the run failed before it had a summary
         print(f"tocsin: the backfill run failed: {state.message}", file=sys.stderr)
         return 1
     would = summary.pop("would_alert", None)

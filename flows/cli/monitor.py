@@ -23,13 +23,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     load_compiled(args.watchlist)
     load_feeds(args.feeds)
-    from flows.monitor import monitor
+    from flows.monitor import monitor, summary_of
     from flows.prefect_server import prefect_api
 
     with prefect_api():
         state = monitor(watchlist=args.watchlist, feeds=args.feeds, return_state=True)
-    summary = state.result(raise_on_failure=False)
-    if not isinstance(summary, dict):  # the run failed before it had a summary
+    summary = summary_of(state)
+    if summary is None:  # the run failed before it had a summary
         print(f"tocsin: the monitor run failed: {state.message}", file=sys.stderr)
         return 1
     for feed, reason in summary["feeds"]["failed"].items():

@@ -302,3 +302,20 @@ def test_on_a_terminal_the_progress_line_never_runs_into_the_alerts(tmp_path: Pa
     assert progress and all(line.rstrip().endswith(" errors") for line in progress), progress
     assert any(line.startswith("[CRITICAL]") for line in lines)
     assert "Task run" not in screen[screen.index(" articles ("):]  # per-task log lines are hidden while it shows
+
+
+@pytest.mark.slow
+def test_a_served_run_that_reads_no_feed_is_failed_with_its_reason(tmp_path: Path) -> None:
+    web = HTTPServer()
+    args = _config(tmp_path, web)
+    web.close()  # every feed now fails: connection refused
+    proc, out = _serve(tmp_path, args)
+    try:
+        assert out.wait_for(lambda line: "Finished in state Failed" in line, 180), out.text()[-3000:]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        out.thread.join(timeout=10)
+    text = out.text()
+    assert "Finished in state Failed(\"no feed could be read" in text
+    assert "RunFailed: no feed could be read" in text and "Unexpected result for failed state" not in text

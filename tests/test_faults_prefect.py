@@ -75,7 +75,7 @@ def test_a_failed_delivery_fails_the_run_and_the_alert_waits(tmp_path: Path, env
     [delivery] = list_alerts(connect(env))[0]["deliveries"]
     assert delivery["status"] != "sent" and delivery["last_error"]
     assert main(["alerts"]) == 0
-    assert f"[hook: {delivery['status']} ({delivery['last_error']})]" in capsys.readouterr().out  # the reason, not just "pending"
+    assert f"[hook: {delivery['status']} ({delivery['last_error'][:40]}" in capsys.readouterr().out  # the reason, not just "pending"
 
 
 def test_a_feed_failing_among_working_ones_is_reported_but_not_a_failed_run(tmp_path: Path, env: str) -> None:

@@ -4,8 +4,10 @@ path, a manual backfill run and a scheduled monitor run; then the alerts are che
 
 What the test supplies, and nothing else: the two checkout paths (``TOCSIN_SRC`` is this
 checkout, ``WORKER_SRC`` a copy of it elsewhere, whose feed list points at a feed served on
-127.0.0.1), a free port instead of 4200, and ``PATH`` to this checkout's environment (the
-guide's install step). Only 127.0.0.1 is contacted.
+127.0.0.1), a free port instead of 4200, ``PATH`` to this checkout's environment (the
+guide's install step), ``TOCSIN_ALLOW_PRIVATE_ADDRESSES=1`` (the feed is on loopback), and a
+5 s scheduler loop and worker poll (Prefect's defaults, 60 s and 15 s, only make it slower).
+Only 127.0.0.1 is contacted.
 """
 
 from __future__ import annotations

@@ -210,7 +210,7 @@ def test_cli_monitor_once_and_backfill_exit_codes(world: dict[str, Any], tmp_pat
     assert json.loads(capsys.readouterr().out)["new_articles"] == 2
     (corpus / "empty.txt").write_text("")
     assert main(["backfill", str(corpus), "--dry-run", *config]) == 1
-    assert "could not read 1 of the files or lines" in capsys.readouterr().err
+    assert f"tocsin: {corpus / 'empty.txt'}: " in capsys.readouterr().err  # named, with the reason
 
 
 def test_every_feed_status_is_in_the_summary_and_artifact_back_off_included(world: dict[str, Any], prefect_api: Any) -> None:

@@ -361,7 +361,7 @@ def _publish(
 ) -> None:
     shown = f"the first {len(stats.alert_rows)} of " if len(stats.alert_rows) < stats.alerts else ""
     create_markdown_artifact(
-        key=f"{kind}-alerts", markdown=messages.alert_table(stats.alert_rows),
+        key=f"{kind}-alerts", markdown=messages.alert_list(stats.alert_rows),
         description=f"Alerts raised by this {kind} run: {shown}{stats.alerts}" if stats.alerts else f"No alerts raised by this {kind} run",
     )
     by_rank = sorted(stats.alerts_by_severity.items(), key=lambda kv: -SEVERITIES.index(kv[0]))

@@ -83,7 +83,7 @@ def test_monitor_polls_scans_records_delivers_once_and_publishes_artifacts(world
     table = prefect_api.artifact("monitor-alerts", run).data  # markdown: one block per alert
     heads = [line for line in table.splitlines() if line.startswith("#### ")]
     assert len(heads) == 3 and all("HIGH · Armed group issues a threat" in h for h in heads)
-    assert table.count("Kata'ib Hezbollah") == 3
+    assert table.count(" · Kata'ib Hezbollah\n") == 3  # outlet · actors under each headline
     assert all(f"({world['web'].url}/a/{n})" in table for n in range(3)) and "**will be targeted**" in table
     summary = prefect_api.artifact("monitor-summary", run).data
     assert "2 polled, 1 failed, 3 new items" in summary and "`dead`: failed" in summary

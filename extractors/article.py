@@ -14,17 +14,13 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 # C0 and C1 controls except tab and newline, DEL, and lone surrogates (which no encoder takes).
-# The ones that separate text (CR, VT, FF, the information separators, NEL) become a space.
-_SEPARATORS = re.compile(r"[\r\x0b\x0c\x1c-\x1f\x85]+")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def clean_text(value: str) -> str:
-    """``value`` without the characters that PostgreSQL (NUL), encoders (lone surrogates) or
-    terminals (escape sequences) must never get; tab and newline are kept."""
-    if not _CONTROLS.search(value):
-        return value
-    return _CONTROLS.sub("", _SEPARATORS.sub(" ", value))
+    """``value`` with each character that PostgreSQL (NUL), encoders (lone surrogates) or
+    terminals (escape sequences) must never get replaced by a space; tab and newline are kept."""
+    return _CONTROLS.sub(" ", value) if _CONTROLS.search(value) else value
 
 
 Text = Annotated[str, AfterValidator(clean_text)]

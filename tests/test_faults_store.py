@@ -190,8 +190,9 @@ def test_nul_surrogate_and_control_characters_cost_nothing_and_the_rest_is_recor
     with connect(world.config.state_url).begin() as conn:
         rows = conn.execute(sa.text("SELECT identity, title FROM entries ORDER BY id")).all()
     assert len(rows) == 6
-    assert ("j1", "Kataib Hezbollah threat with NUL") in rows
-    assert ("urn:t50", "Kataib Hezbollah threatens basenumber 50]8;;x") in rows
+    words = {identity: " ".join(title.split()) for identity, title in rows}  # each character removed is a space
+    assert words["j1"] == "Kataib Hezbollah threat with NUL"
+    assert words["urn:t50"] == "Kataib Hezbollah threatens base number 50 ]8;;x"
     sent = world.hook.posted_json("/hook")
     assert len(sent) == 6
     text = json.dumps(sent, ensure_ascii=False)

@@ -7,6 +7,11 @@ text finds every occurrence of every key; each raw hit is then kept
 only if it starts and ends on word boundaries, satisfies its wildcard tail (a
 regex anchored where the key ends) and, for exact-case aliases, has the right
 case. Overlapping hits of one group are resolved longest first, then leftmost.
+
+A term whose first word is Arabic may be preceded, inside that word, by a
+proclitic (extractors/arabic.py): its key has no leading space, so Hyperscan
+also finds it inside a word, and the check accepts the hit only where what
+precedes it in the word is an allowed prefix. The hit then covers the whole word.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import threading
 
 import hyperscan
 
+from extractors.arabic import clitic_start, proclitic_forms
 from extractors.normalize import Normalized, normalize, normalize_term
 
 # A word: letters and digits; an apostrophe between letters, a dot inside a
@@ -48,6 +54,7 @@ class _Pattern(NamedTuple):
     multiword: bool
     label: Hashable
     group: Hashable
+    clitics: frozenset[str] | None = None  # Arabic: the prefixes allowed before the literal, in its word
 
 
 class TermError(ValueError):
@@ -70,16 +77,18 @@ class Matcher:
     def __init__(self, terms: Iterable[tuple[str, bool, Hashable, Hashable]]) -> None:
         by_key: dict[str, set[_Pattern]] = {}
         for text, exact, label, group in terms:
-            pattern = compile_term(text, exact=exact, label=label, group=group)
-            by_key.setdefault(pattern.key, set()).add(pattern)
+            for pattern in _with_proclitics(compile_term(text, exact=exact, label=label, group=group)):
+                by_key.setdefault(pattern.key, set()).add(pattern)
         keys = list(by_key)
         self._patterns = [tuple(by_key[k]) for k in keys]
+        # An Arabic key has no leading space; counting one keeps every key's raw start where its literal starts.
+        self._clitic = [not k.startswith(" ") for k in keys]
         # The text a plain key's hit must sit on, framed by spaces; a letter for other keys,
         # which never proves a hit (a raw hit starts on a non-alphanumeric character).
         self._plain = [f" {p[0].literal} " if _is_plain(p) else "a" for p in self._patterns]
         self._label = [p[0].label for p in self._patterns]
         self._group = [p[0].group for p in self._patterns]
-        self._length = [len(k) for k in keys]
+        self._length = [len(k) + (not k.startswith(" ")) for k in keys]
         self._database = _compile(keys)
         self._scratch = threading.local()  # Hyperscan's scratch space, one per thread
 
@@ -134,10 +143,13 @@ class Matcher:
         n = len(text)
         hits: list[Hit] = []
         for k, start, stop in raw:
-            if start and text[start - 1] != " " and not _starts_word(text, start):
+            if not self._clitic[k] and start and text[start - 1] != " " and not _starts_word(text, start):
                 continue
-            for _key, literal, tail, exact, multiword, label, group in self._patterns[k]:
+            for _key, literal, tail, exact, multiword, label, group, clitics in self._patterns[k]:
                 if not text.startswith(literal, start):
+                    continue
+                begin = start if clitics is None else clitic_start(text, start, clitics)
+                if begin is None:
                     continue
                 if tail is None:
                     end = stop - 2
@@ -150,9 +162,9 @@ class Matcher:
                     continue
                 if exact is not None and not cased.startswith(exact, start):
                     continue
-                if multiword and "\n" in text[start:end]:
+                if multiword and "\n" in text[begin:end]:
                     continue
-                hits.append(Hit(start, end, label, group))
+                hits.append(Hit(begin, end, label, group))
         return hits
 
 
@@ -179,7 +191,22 @@ def _char_offsets(data: bytes, ends: Iterable[int]) -> list[int]:
 
 
 def _is_plain(patterns: tuple[_Pattern, ...]) -> bool:
-    return len(patterns) == 1 and patterns[0].tail is None and patterns[0].exact is None
+    p = patterns[0]
+    return len(patterns) == 1 and p.tail is None and p.exact is None and (p.clitics is None or "" in p.clitics)
+
+
+def _with_proclitics(pattern: _Pattern) -> list[_Pattern]:
+    """The pattern itself, or for an Arabic term its forms that may carry proclitics."""
+    forms = proclitic_forms(pattern.literal)
+    if not forms:
+        return [pattern]
+    out = []
+    for literal, allowed in forms:
+        key = literal.translate(_boundary_table(literal)) + ("" if pattern.tail else " ")
+        cut = len(pattern.literal) - len(literal)  # characters of the article dropped by ل + ال
+        exact = pattern.exact[cut:] if pattern.exact is not None else None
+        out.append(pattern._replace(key=key, literal=literal, exact=exact, clitics=allowed))
+    return out
 
 
 _ASCII_BOUNDARY = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})

@@ -1,0 +1,201 @@
+"""Arabic sources (docs/arabic.md): normal form, proclitics, sentences, NEAR, mixed script."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from extractors.matcher import Matcher
+from extractors.normalize import normalize
+from extractors.scan import scan_article
+from extractors.segment import sentence_spans
+from tests.helpers import article, compiled_for
+
+
+def found(text: str, *terms: str) -> list[str]:
+    """The original text of every hit, in order."""
+    matcher = Matcher([(t, False, t, "g") for t in terms])
+    norm = normalize(text)
+    return [text[norm.to_original(h.start) : norm.to_original(h.end)] for h in matcher.find(norm)]
+
+
+# --- 1. The normal form: each rule, both ways (text folded to the term, term folded to the text) ---
+
+@pytest.mark.parametrize(
+    ("written", "plain"),
+    [
+        ("تَهْدِيدٌ", "تهديد"),  # tashkeel (fatha, sukun, kasra, dammatan)
+        ("جداً", "جدا"),  # tanwin on alef, in most news copy
+        ("اللّٰه", "الله"),  # shadda and the superscript alef
+        ("تهديـــد", "تهديد"),  # tatweel
+        ("أمريكا", "امريكا"),  # alef with hamza above
+        ("إيران", "ايران"),  # alef with hamza below
+        ("آمرلي", "امرلي"),  # alef with madda
+        ("ٱلحشد", "الحشد"),  # alef wasla
+        ("مستشفى", "مستشفي"),  # alef maqsura = ya
+        ("المقاومة", "المقاومه"),  # ta marbuta = ha
+        ("ایران", "ايران"),  # Persian ya
+        ("کتائب", "كتائب"),  # Persian kaf
+        ("١٥٢٠", "1520"),  # Arabic-Indic digits
+        ("۱۵۲۰", "1520"),  # Persian digits
+    ],
+)
+def test_each_arabic_fold_matches_both_ways(written: str, plain: str) -> None:
+    assert found(f"قال {written} اليوم", plain) == [written]
+    assert found(f"قال {plain} اليوم", written) == [plain]
+
+
+def test_normal_form_of_a_whole_phrase_keeps_original_offsets() -> None:
+    text = "أعلنَت «تنسيقيّة المقاومة العراقيّة» أنّ المصالح الأمريكيّة سيتمّ استهدافُها"
+    assert found(text, "تنسيقية المقاومة العراقية", "سيتم استهداف*") == [
+        "تنسيقيّة المقاومة العراقيّة", "سيتمّ استهدافُها"
+    ]
+    norm = normalize(text)
+    assert "تنسيقيه المقاومه العراقيه" in norm.lower
+    assert len(norm.lower) < len(text)
+
+
+def test_marks_next_to_spaces_fold_like_spaces() -> None:
+    norm = normalize("a \u064e b\u0640 \u0651  c")
+    assert norm.lower == "a b c"
+    assert [norm.original[norm.to_original(i)] for i in range(len(norm.lower))] == ["a", " ", "b", " ", "c"]
+
+
+def test_arabic_digit_groups_are_one_word() -> None:
+    assert found("قتل ١٬٥٢٠ شخصا", "1,520") == ["١٬٥٢٠"]
+
+
+def test_english_text_normal_form_is_unchanged() -> None:
+    text = "Kata\u2019ib  Hezbollah \u2014 Iran-backed"
+    norm = normalize(text)
+    assert norm.lower == "kata'ib hezbollah iran backed"
+
+
+# --- 2. Proclitics: the prefixes stripped, and the ones that are not ---
+
+GROUPS = ("كتائب حزب الله", "حزب الله", "الحشد الشعبي")
+
+
+@pytest.mark.parametrize(
+    ("text", "hit"),
+    [
+        ("وكتائب حزب الله", "وكتائب حزب الله"),  # و
+        ("فكتائب حزب الله", "فكتائب حزب الله"),  # ف
+        ("بكتائب حزب الله", "بكتائب حزب الله"),  # ب
+        ("لكتائب حزب الله", "لكتائب حزب الله"),  # ل
+        ("ككتائب حزب الله", "ككتائب حزب الله"),  # ك
+        ("ولكتائب حزب الله", "ولكتائب حزب الله"),  # conjunction + preposition
+        ("فبكتائب حزب الله", "فبكتائب حزب الله"),
+        ("والحشد الشعبي", "والحشد الشعبي"),  # و + ال
+        ("فالحشد الشعبي", "فالحشد الشعبي"),  # ف + ال
+        ("بالحشد الشعبي", "بالحشد الشعبي"),  # ب + ال
+        ("كالحشد الشعبي", "كالحشد الشعبي"),  # ك + ال
+        ("للحشد الشعبي", "للحشد الشعبي"),  # ل + ال = لل
+        ("وللحشد الشعبي", "وللحشد الشعبي"),  # و + ل + ال
+        ("وبالحشد الشعبي", "وبالحشد الشعبي"),  # و + ب + ال
+        ("وحزب الله", "وحزب الله"),
+    ],
+)
+def test_proclitic_before_the_first_word_is_a_mention(text: str, hit: str) -> None:
+    assert found(f"قال إن {text}، اليوم", *GROUPS) == [hit]
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("حزبي الله", "a suffix is not stripped"),
+        ("الحزب الله", "the article is not stripped from a name that has none"),
+        ("لحشد الشعبي", "ل alone before a name with ال is not a contraction"),
+        ("لالحشد الشعبي", "ل + ال is written لل, not لال"),
+        ("بلحزب الله", "ب + ل is not a prefix pair"),
+        ("وبلحزب الله", "three prefixes are one too many"),
+        ("مزحزب الله", "other letters are part of the word"),
+        ("حزب والله", "nothing is stripped before a later word"),
+        ("حزب اللهم", "nothing is added after the last word"),
+    ],
+)
+def test_not_a_mention(text: str, why: str) -> None:
+    assert found(f"قال {text} اليوم", "حزب الله", "الحشد الشعبي") == [], why
+
+
+def test_article_is_not_stripped_from_a_name() -> None:
+    """حماس (Hamas) vs الحماس (the enthusiasm)."""
+    assert found("أبدى الجمهور الحماس", "حماس") == []
+
+
+def test_accepted_false_match_a_word_whose_first_letter_is_a_proclitic_letter() -> None:
+    """بحماس can be "with enthusiasm" as well as "with Hamas": both are taken as a mention."""
+    assert found("استقبلوه بحماس", "حماس") == ["بحماس"]
+
+
+def test_clitics_on_lexicon_terms_and_wildcards() -> None:
+    terms = ("سيتم استهداف*", "توعد*", "نفت")
+    assert found("وسيتم استهدافهم", *terms) == ["وسيتم استهدافهم"]
+    assert found("فتوعدت الحركة", *terms) == ["فتوعدت"]
+    assert found("ونفت الكتائب", *terms) == ["ونفت"]
+    assert found("التوعد", *terms) == []  # the article is not stripped
+    assert found("سيتم الاستهداف", *terms) == []
+
+
+def test_wildcard_on_an_arabic_stem() -> None:
+    assert found("استهدف واستهدفت واستهدافها والمستهدف", "استهدف*") == ["استهدف", "واستهدفت"]
+    assert found("يستهدفون", "استهدف*") == []
+
+
+def test_english_terms_get_no_proclitics() -> None:
+    assert found("wIran and Iran", "Iran") == ["Iran"]
+
+
+# --- 3. Sentences and words ---
+
+def sentences(text: str) -> list[str]:
+    return [text[a:b] for a, b in sentence_spans(text)]
+
+
+def test_arabic_sentence_ends() -> None:
+    text = "وقع الهجوم فجراً. وقال المتحدث إن الرد قادم! هل ستنفذ الفصائل تهديدها؟ لا أحد يعلم."
+    assert sentences(text) == ["وقع الهجوم فجراً.", "وقال المتحدث إن الرد قادم!", "هل ستنفذ الفصائل تهديدها؟", "لا أحد يعلم."]
+
+
+def test_arabic_comma_and_semicolon_end_no_sentence() -> None:
+    text = "قالت الكتائب إنها سترد، وأضافت أن الصبر نفد؛ لكنها لم تحدد موعدا."
+    assert sentences(text) == [text]
+
+
+def test_single_letter_abbreviation_and_quotes() -> None:
+    text = 'وقال د. علي حسن إن «الرد قادم». ثم غادر.'
+    assert sentences(text) == ['وقال د. علي حسن إن «الرد قادم».', "ثم غادر."]
+
+
+def test_mixed_script_sentences() -> None:
+    text = "The group said it would respond. وقالت الكتائب إنها سترد. Kataib Hezbollah denied it."
+    assert sentences(text) == ["The group said it would respond.", "وقالت الكتائب إنها سترد.", "Kataib Hezbollah denied it."]
+
+
+def fired(tmp_path: Path, query: str, *paragraphs: str) -> list[list[str]]:
+    """The evidence texts of the rule, or [] when it does not fire."""
+    result = scan_article(article(*paragraphs), compiled_for(tmp_path, query))
+    return [[e.text for e in a.evidence] for a in result.alerts]
+
+
+def test_near_counts_arabic_words_like_english_ones(tmp_path: Path) -> None:
+    # Between "الكتائب" and "سيتم": three words (وقالت is one word, the و with it).
+    text = "هددت الكتائب أمس وقالت إن سيتم الرد."
+    assert fired(tmp_path, 'الكتائب NEAR/3 "سيتم"', text) == [[text]]
+    assert fired(tmp_path, 'الكتائب NEAR/2 "سيتم"', text) == []
+    # Diacritics and tatweel are not words, and do not split one.
+    marked = "هدّدت الكتائبُ أمـــس وقالَتْ إنّ سيتمّ الرد."
+    assert fired(tmp_path, 'الكتائب NEAR/3 "سيتم"', marked) == [[marked]]
+    assert fired(tmp_path, 'الكتائب NEAR/2 "سيتم"', marked) == []
+
+
+def test_near_across_scripts(tmp_path: Path) -> None:
+    text = "Kataib Hezbollah قالت في بيان إن سيتم الرد"
+    assert fired(tmp_path, 'actor:kataib-hezbollah NEAR/4 "سيتم"', text) == [[text]]
+    assert fired(tmp_path, 'actor:kataib-hezbollah NEAR/3 "سيتم"', text) == []
+
+
+def test_sentence_scope_splits_arabic(tmp_path: Path) -> None:
+    text = "تحدثت الكتائب عن الوضع. وفي خبر آخر، سيتم افتتاح جسر."
+    assert fired(tmp_path, 'الكتائب NEAR/20 "سيتم"', text) == []

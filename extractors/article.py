@@ -7,6 +7,8 @@ from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from extractors.language import detect_language
+
 
 class Article(BaseModel):
     """One news article, as parsed from a seed file, an HTML page or a feed entry.
@@ -29,6 +31,11 @@ class Article(BaseModel):
     @cached_property
     def text(self) -> str:
         return "\n".join([self.title, *self.paragraphs])
+
+    @cached_property
+    def language(self) -> str:
+        """``ar``, ``en`` or ``und``, detected from the scanned text (extractors/language.py)."""
+        return detect_language(self.text)
 
     @property
     def headline(self) -> str:

@@ -36,6 +36,7 @@ class CompiledRule:
     leaves: dict[Leaf, int]
     needs: tuple[frozenset[int], ...]  # a satisfying unit holds a leaf of each of these sets
     matches_empty: bool  # the query holds in a unit with no hits at all (e.g. ``NOT x``)
+    lang: frozenset[str] | None = None  # the article languages the rule applies to; None = all
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def compile_watchlist(watchlist: Any) -> CompiledWatchlist:
         rules.append(
             CompiledRule(
                 rule.id, rule.title, rule.severity, rule.scope or "sentence", tree,
-                leaves, _needs(tree, leaves), matches_empty,
+                leaves, _needs(tree, leaves), matches_empty, frozenset(rule.lang) if rule.lang else None,
             )
         )
     actors = {a.id: ActorInfo(a.id, a.name, a.kind) for a in watchlist.actors}

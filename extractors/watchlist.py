@@ -13,6 +13,8 @@ Extensions to the spec, all optional:
   per hour; the rest are held for the digest).
 - a channel may be ``{prefect_secret: BLOCK}``: the apprise URL is read from
   that Prefect Secret block when an alert is delivered.
+- ``rules[].lang``: the article languages (``[ar]``, ``[en, ar]``) a rule applies
+  to; omitted, it applies to every article (docs/arabic.md).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from extractors.matcher import TermError, check_term
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 Severity = Literal["info", "low", "medium", "high", "critical"]
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]  # as detected: ar, en, und
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -71,6 +74,7 @@ class Rule(_Model):
     query: str
     notify: list[str] | None = None
     cooldown: Duration | None = None
+    lang: list[Language] | None = Field(default=None, min_length=1)
 
 
 class PrefectSecret(_Model):

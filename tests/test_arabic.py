@@ -11,6 +11,7 @@ from extractors.normalize import normalize
 from extractors.scan import scan_article
 from extractors.segment import sentence_spans
 from tests.helpers import article, compiled_for
+from tests.test_db import state_url  # noqa: F401  (the fixture)
 
 
 def found(text: str, *terms: str) -> list[str]:
@@ -199,3 +200,68 @@ def test_near_across_scripts(tmp_path: Path) -> None:
 def test_sentence_scope_splits_arabic(tmp_path: Path) -> None:
     text = "تحدثت الكتائب عن الوضع. وفي خبر آخر، سيتم افتتاح جسر."
     assert fired(tmp_path, 'الكتائب NEAR/20 "سيتم"', text) == []
+
+
+# --- 4. Language per article ---
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Kataib Hezbollah threatened U.S. forces.", "en"),
+        ("Kata\u2019ib Hezbollah threatened \u201cAmerican\u201d forces.", "en"),
+        ("هددت كتائب حزب الله القوات الأمريكية.", "ar"),
+        ("هددت Kataib Hezbollah القوات الأمريكية في العراق.", "ar"),  # mostly Arabic letters
+        ("Kataib Hezbollah (كتائب حزب الله) threatened U.S. forces in Iraq on Monday.", "en"),
+        ("2024 - 12 / ١٢", "und"),
+    ],
+)
+def test_language_is_detected_from_the_script(text: str, language: str) -> None:
+    assert article(text, title="").language == language
+
+
+def test_rule_limited_to_a_language(tmp_path: Path) -> None:
+    from extractors.rules import compile_watchlist
+    from extractors.watchlist import load_watchlist
+    from tests.helpers import write_watchlist
+
+    rules = [
+        {"id": "any", "title": "Any", "severity": "high", "query": "kind:armed-group"},
+        {"id": "ar-only", "title": "Arabic", "severity": "high", "query": "kind:armed-group", "lang": ["ar"]},
+        {"id": "en-only", "title": "English", "severity": "high", "query": "kind:armed-group", "lang": ["en"]},
+    ]
+    compiled = compile_watchlist(load_watchlist(write_watchlist(tmp_path, rules)))
+    english = scan_article(article("Kataib Hezbollah threatened the base."), compiled)
+    arabic = scan_article(article("قالت Kataib Hezbollah في بيان نشرته اليوم إنها سترد على الهجوم."), compiled)
+    assert (english.language, [a.rule for a in english.alerts]) == ("en", ["any", "en-only"])
+    assert (arabic.language, [a.rule for a in arabic.alerts]) == ("ar", ["any", "ar-only"])
+
+
+def test_rule_lang_is_validated(tmp_path: Path) -> None:
+    from extractors.config import ConfigError
+    from extractors.watchlist import load_watchlist
+    from tests.helpers import write_watchlist
+
+    for bad in (["Arabic"], []):
+        rule = {"id": "r", "title": "R", "severity": "high", "query": "kind:armed-group", "lang": bad}
+        with pytest.raises(ConfigError):
+            load_watchlist(write_watchlist(tmp_path, [rule]))
+
+
+def test_version_5_adds_entry_language_in_place(state_url: str) -> None:
+    import sqlalchemy as sa
+
+    from flows.store import db
+
+    engine = sa.create_engine(state_url, poolclass=sa.NullPool)
+    with engine.begin() as conn:
+        db.metadata.create_all(conn)
+        conn.execute(sa.text("ALTER TABLE entries DROP COLUMN language"))
+        conn.execute(db.schema_version.insert().values(version=3))
+        conn.execute(sa.text("INSERT INTO entries (feed_id, identity, first_seen, fingerprint) VALUES ('f', 'i', CURRENT_TIMESTAMP, 'x')"))
+    db.upgrade(engine)
+    db.upgrade(engine)
+    with engine.begin() as conn:
+        db._entry_language(conn)  # idempotent
+        assert conn.execute(sa.select(db.entries.c.identity, db.entries.c.language)).all() == [("i", None)]
+        assert max(conn.execute(sa.select(db.schema_version.c.version)).scalars()) == db.CURRENT_VERSION >= 5
+    engine.dispose()

@@ -84,6 +84,7 @@ entries = sa.Table(
     sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
     sa.Column("fingerprint", sa.String(64), nullable=False),  # hash of normalized content
     sa.Column("story_id", sa.Integer, sa.ForeignKey("stories.id")),
+    sa.Column("language", sa.String(16)),  # detected: ar | en | und (version 5)
     sa.UniqueConstraint("feed_id", "identity", name="uq_entries_feed_identity"),
 )
 
@@ -141,9 +142,16 @@ def _index_recent_stories(conn: Connection) -> None:
         conn.execute(story_bands.insert(), rows)
 
 
+def _entry_language(conn: Connection) -> None:
+    """Version 5: ``entries.language`` (docs/arabic.md); entries recorded before it have none."""
+    if "language" not in {c["name"] for c in sa.inspect(conn).get_columns("entries")}:
+        conn.execute(sa.text("ALTER TABLE entries ADD COLUMN language VARCHAR(16)"))
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (2, lambda conn: ix_stories_first_seen.create(conn, checkfirst=True)),
     (3, _index_recent_stories),
+    (5, _entry_language),
 ]
 CURRENT_VERSION = MIGRATIONS[-1][0]
 

@@ -10,7 +10,7 @@ from extractors.matcher import Matcher
 from extractors.normalize import normalize
 from extractors.scan import scan_article
 from extractors.segment import sentence_spans
-from tests.helpers import article, compiled_for
+from tests.helpers import ROOT, article, compiled_for
 from tests.test_db import state_url  # noqa: F401  (the fixture)
 
 
@@ -265,3 +265,16 @@ def test_version_5_adds_entry_language_in_place(state_url: str) -> None:
         assert conn.execute(sa.select(db.entries.c.identity, db.entries.c.language)).all() == [("i", None)]
         assert max(conn.execute(sa.select(db.schema_version.c.version)).scalars()) == db.CURRENT_VERSION >= 5
     engine.dispose()
+
+
+def test_default_feed_list_has_arabic_outlets_marked_with_their_language(tmp_path: Path) -> None:
+    from extractors.config import ConfigError
+    from extractors.feedlist import load_feeds
+
+    feeds = load_feeds(ROOT / "deployments" / "feeds.yaml").feeds
+    arabic = [f.id for f in feeds if f.language == "ar"]
+    assert {"shafaq-ar", "alsumaria-ar", "baghdad-today-ar", "almayadeen-ar", "almasirah-ar"} <= set(arabic)
+    bad = tmp_path / "feeds.yaml"
+    bad.write_text("version: 1\nfeeds:\n  - {id: x, name: X, url: 'https://example.org/rss', language: Arabic}\n")
+    with pytest.raises(ConfigError, match="feeds.yaml:3"):
+        load_feeds(bad)

@@ -6,6 +6,9 @@ from; pydantic's error locations are then walked back to those nodes.
 
 from __future__ import annotations
 
+import difflib
+import types
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -83,7 +86,7 @@ def read_yaml(path: str | Path) -> Document:
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
+        mark = _yaml_error_mark(exc)
         line = f":{mark.line + 1}" if mark else ""
         raise ConfigError([f"{p}{line}: invalid YAML: {exc.problem}"]) from None
     except yaml.YAMLError as exc:
@@ -95,6 +98,15 @@ def read_yaml(path: str | Path) -> Document:
     return Document(p, node)
 
 
+def _yaml_error_mark(exc: yaml.MarkedYAMLError) -> Any:
+    """Where the mistake is. PyYAML notices a key with no ``:``, an unclosed quote or an
+    unclosed ``[``/``{`` only on a later line; the line it started on is the one to fix."""
+    context = exc.context or ""
+    if exc.context_mark and context.startswith(("while scanning a", "while parsing a flow")):
+        return exc.context_mark
+    return exc.problem_mark
+
+
 def validate(doc: Document, model: type[M], *, secret: tuple[str, ...] = ()) -> M:
     """Validate ``doc.data`` against ``model``; raise ``ConfigError`` listing every problem.
 
@@ -102,18 +114,20 @@ def validate(doc: Document, model: type[M], *, secret: tuple[str, ...] = ()) -> 
     try:
         return model.model_validate(doc.data)
     except ValidationError as exc:
-        raise ConfigError([_describe(doc, e, secret) for e in exc.errors()]) from None
+        raise ConfigError([_describe(doc, e, secret, model) for e in exc.errors()]) from None
 
 
 def load_yaml_model(path: str | Path, model: type[M]) -> M:
     return validate(read_yaml(path), model)
 
 
-def _describe(doc: Document, error: Any, secret: tuple[str, ...]) -> str:
+def _describe(doc: Document, error: Any, secret: tuple[str, ...], model: type[BaseModel]) -> str:
     loc = [x for x in error["loc"] if not (isinstance(x, str) and x.startswith("function-"))]
     where = _dotted(loc[:-1]) if error["type"] == "extra_forbidden" else _dotted(loc)
     if error["type"] == "extra_forbidden":
-        return f"{doc.path}:{doc.key_line(loc)}: unknown key {loc[-1]!r}" + (f" in {where}" if where else "")
+        close = difflib.get_close_matches(str(loc[-1]), _keys_at(model, loc[:-1]), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"{doc.path}:{doc.key_line(loc)}: unknown key {loc[-1]!r}" + (f" in {where}" if where else "") + hint
     message = error["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
@@ -122,6 +136,37 @@ def _describe(doc: Document, error: Any, secret: tuple[str, ...]) -> str:
     shown = f": {value!r}" if quotable else ""
     prefix = f"{where}: " if where else ""
     return f"{doc.path}:{doc.line(loc)}: {prefix}{message}{shown}"
+
+
+def _keys_at(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
+    """The keys allowed in the mapping at ``loc`` of ``model`` (for "did you mean")."""
+    current: list[Any] = [model]
+    for key in loc:
+        inner = []
+        for t in (a for c in current for a in _alternatives(c)):
+            origin = typing.get_origin(t)
+            if _is_model(t) and key in t.model_fields:
+                inner.append(t.model_fields[key].annotation)
+            elif origin is list and isinstance(key, int):
+                inner.append(typing.get_args(t)[0])
+            elif origin is dict and isinstance(key, str):
+                inner.append(typing.get_args(t)[1])
+        current = inner
+    return [name for c in current for t in _alternatives(c) if _is_model(t) for name in t.model_fields]
+
+
+def _alternatives(t: Any) -> list[Any]:
+    """The types a value annotated ``t`` may have: ``A | B | None`` -> [A, B, None]."""
+    origin = typing.get_origin(t)
+    if origin is typing.Annotated:
+        return _alternatives(typing.get_args(t)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [a for arg in typing.get_args(t) for a in _alternatives(arg)]
+    return [t]
+
+
+def _is_model(t: Any) -> bool:
+    return isinstance(t, type) and issubclass(t, BaseModel)
 
 
 def _dotted(loc: Sequence[str | int]) -> str:

@@ -31,9 +31,13 @@ class Ref:
 
 @dataclass(frozen=True)
 class Near:
+    """``left NEAR/n right``; with ``ordered``, ``left BEFORE/n right`` (extension, see
+    docs/rule-language.md): ``right`` must come after ``left``."""
+
     left: "Node"
     right: "Node"
     distance: int
+    ordered: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ class QueryError(ValueError):
 _TOKEN = re.compile(
     r"""\s*(?:
       (?P<lparen>\()|(?P<rparen>\))
-    | (?P<near>NEAR/(?P<n>\S*?))(?=[\s()"]|$)
+    | (?P<near>(?P<nop>NEAR|BEFORE)/(?P<n>\S*?))(?=[\s()"]|$)
     | (?P<op>AND|OR|NOT)(?=[\s()"]|$)
     | "(?P<phrase>[^"]*)(?P<close>"?)
     | (?P<word>[^\s()"]+)
@@ -75,6 +79,7 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _FIELDS = ("actor", "kind", "lexicon")
+_OPERATOR_LIKE = re.compile(r"(?P<op>(?i:and|or|not|near|before))(?P<n>/\d+)?\Z")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
 
 
@@ -83,6 +88,7 @@ class _Tok:
     kind: str  # "(", ")", "NEAR", "AND", "OR", "NOT", "term", "end"
     column: int
     value: object = None
+    ordered: bool = False  # BEFORE/n rather than NEAR/n
 
 
 def parse(query: str) -> Node:
@@ -113,8 +119,8 @@ class _Parser:
             elif m["near"]:
                 col = m.start("near") + 1
                 if not m["n"].isdigit() or int(m["n"]) < 0:
-                    raise self.error(f"NEAR needs a distance in words, like NEAR/5, not {m['near']!r}", col)
-                yield _Tok("NEAR", col, int(m["n"]))
+                    raise self.error(f"{m['nop']} needs a distance in words, like {m['nop']}/5, not {m['near']!r}", col)
+                yield _Tok("NEAR", col, int(m["n"]), m["nop"] == "BEFORE")
             elif m["op"]:
                 yield _Tok(m["op"], m.start("op") + 1)
             elif m["phrase"] is not None:
@@ -163,7 +169,7 @@ class _Parser:
         if tok.kind == ")":
             raise self.error("unbalanced parenthesis: ')' without '('", tok.column)
         if tok.kind != "end":
-            raise self.error("two terms with no operator between them (use AND, OR or NEAR/n)", tok.column)
+            raise self._no_operator(tok)
         return node
 
     def or_expr(self) -> Node:
@@ -197,8 +203,28 @@ class _Parser:
                 raise self.error("NOT cannot be an operand of NEAR", right_tok.column)
             right = self.primary()
             self._near_operand(right, right_tok.column)
-            node = Near(node, right, int(near.value))  # type: ignore[arg-type]
+            node = Near(node, right, int(near.value), near.ordered)  # type: ignore[arg-type]
         return node
+
+    def _no_operator(self, tok: _Tok) -> QueryError:
+        """The error for two adjacent terms, with a hint when one of them looks like an operator
+        written wrong (``NEAR`` with no distance, lower-case ``and``)."""
+        message = "two terms with no operator between them (use AND, OR or NEAR/n)"
+        at = self.tokens.index(tok)
+        for t in (tok, self.tokens[at - 1]) if at else (tok,):
+            word = t.value.text if t.kind == "term" and not t.value.phrase else ""  # type: ignore[union-attr]
+            op = _OPERATOR_LIKE.match(word)
+            if not op:
+                continue
+            name = op["op"].upper()
+            if op["op"].isupper():  # NEAR or BEFORE without /n
+                return self.error(f"{name} needs a distance, e.g. {name}/5", t.column)
+            written = name + (op["n"] or ("/5" if name in ("NEAR", "BEFORE") else ""))
+            return self.error(
+                f"{word!r} is a word, not an operator: operators are upper case ({written}); "
+                "to match the word, put it in a quoted phrase", t.column
+            )
+        return self.error(message, tok.column)
 
     def _near_operand(self, node: Node, column: int) -> None:
         if any(isinstance(n, (Not, And)) for n in walk(node)):
@@ -214,7 +240,7 @@ class _Parser:
             if close.kind != ")":
                 if close.kind == "end":
                     raise self.error("unbalanced parenthesis: '(' is never closed", tok.column)
-                raise self.error("two terms with no operator between them (use AND, OR or NEAR/n)", close.column)
+                raise self._no_operator(close)
             return node
         if tok.kind == "end":
             raise self.error("the query ends where a term was expected", tok.column)

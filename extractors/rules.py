@@ -8,7 +8,8 @@ the query's ``needs`` (for ``a NEAR (b OR c) AND NOT d``: a leaf of {a}, and one
 of {b, c}), so most units of most articles cost a few set operations.
 
 Groups of hits: ``"actors"`` (aliases, overlaps resolved across all actors),
-``("lexicon", NAME)`` and ``("term", TEXT)``. An actor hit's label is the actor id.
+``("lexicon", NAME)`` and ``("term", TEXT)``. An actor hit's label is the actor id, or
+``ShortForm(id)`` for a short form until ``context.read_context`` keeps or drops it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ ACTORS = "actors"
 Leaf = q.Term | q.Ref
 
 
+class ShortForm(NamedTuple):
+    """The label of a hit on an actor's ``short`` alias (docs/rule-language.md)."""
+
+    actor: str
+
+
 @dataclass(frozen=True)
 class CompiledRule:
     id: str
@@ -36,6 +43,7 @@ class CompiledRule:
     leaves: dict[Leaf, int]
     needs: tuple[frozenset[int], ...]  # a satisfying unit holds a leaf of each of these sets
     matches_empty: bool  # the query holds in a unit with no hits at all (e.g. ``NOT x``)
+    unless: q.Node | None = None  # no sentence where it holds counts (docs/rule-language.md)
     lang: frozenset[str] | None = None  # the article languages the rule applies to; None = all
 
 
@@ -54,6 +62,8 @@ class CompiledWatchlist:
     rules: list[CompiledRule]
     matcher: Matcher
     selectors: dict[q.Ref, frozenset[str]]  # actor:/kind: reference -> actor ids
+    short_forms: bool = False  # some actor has ``short`` aliases
+    acronyms: bool = False  # ``matching.acronyms``: "Full Name (ACR)" defines an alias
     _leaf_sets: dict[tuple[Any, Any], tuple[frozenset[int], ...]] = field(default_factory=dict, repr=False)
 
     def leaf_sets(self, hit: Hit) -> tuple[frozenset[int], ...]:
@@ -79,14 +89,16 @@ def compile_watchlist(watchlist: Any) -> CompiledWatchlist:
     for a in watchlist.actors:
         terms += [(alias, False, a.id, ACTORS) for alias in (a.name, *a.aliases)]
         terms += [(alias, True, a.id, ACTORS) for alias in a.exact]
+        terms += [(alias, False, ShortForm(a.id), ACTORS) for alias in getattr(a, "short", ())]
     for name, entries in watchlist.lexicons.items():
         terms += [(t, False, name, ("lexicon", name)) for t in entries]
     rules: list[CompiledRule] = []
     selectors: dict[q.Ref, frozenset[str]] = {}
     for rule in watchlist.rules:
         tree = q.parse(rule.query)
-        leaves: dict[Leaf, int] = {}
-        for node in q.walk(tree):
+        unless = q.parse(rule.unless) if getattr(rule, "unless", None) else None
+        leaves: dict[Leaf, int] = {}  # the unless-query's leaves too: its hits reach the units
+        for node in [*q.walk(tree), *(q.walk(unless) if unless else ())]:
             if isinstance(node, q.Term):
                 terms.append((node.text, False, node.text, ("term", node.text)))
             elif isinstance(node, q.Ref) and node.field in ("actor", "kind"):
@@ -95,15 +107,20 @@ def compile_watchlist(watchlist: Any) -> CompiledWatchlist:
                 )
             if isinstance(node, (q.Term, q.Ref)):
                 leaves.setdefault(node, len(leaves))
-        matches_empty = _evaluate(tree, lambda _leaf: [], lambda _left, _right, _n: [])[0]
+        matches_empty = _evaluate(tree, lambda _leaf: [], lambda _left, _right, _node: [])[0]
         rules.append(
             CompiledRule(
                 rule.id, rule.title, rule.severity, rule.scope or "sentence", tree,
-                leaves, _needs(tree, leaves), matches_empty, frozenset(rule.lang) if rule.lang else None,
+                leaves, _needs(tree, leaves), matches_empty, unless, frozenset(rule.lang) if rule.lang else None,
             )
         )
     actors = {a.id: ActorInfo(a.id, a.name, a.kind) for a in watchlist.actors}
-    return CompiledWatchlist(actors, rules, Matcher(terms), selectors)
+    matching = getattr(watchlist, "matching", None)
+    return CompiledWatchlist(
+        actors, rules, Matcher(terms), selectors,
+        short_forms=any(getattr(a, "short", ()) for a in watchlist.actors),
+        acronyms=bool(matching and matching.acronyms),
+    )
 
 
 class Occurrence(NamedTuple):
@@ -114,10 +131,12 @@ class Occurrence(NamedTuple):
     hits: tuple[Hit, ...]
 
 
-def evaluate(rule: CompiledRule, hits: Sequence[tuple[Hit, frozenset[int]]], text: str) -> tuple[bool, list[Hit]]:
-    """Whether ``rule`` holds for a unit whose hits (with their leaf sets) are ``hits``; and
-    the hits that satisfied it. ``text`` is the normalized ``lower`` text the hit offsets
-    index (``NEAR`` counts its words)."""
+def evaluate(
+    rule: CompiledRule, hits: Sequence[tuple[Hit, frozenset[int]]], text: str, tree: q.Node | None = None
+) -> tuple[bool, list[Hit]]:
+    """Whether ``rule``'s query (or ``tree``, one over the same leaves: its ``unless``) holds for
+    a unit whose hits (with their leaf sets) are ``hits``; and the hits that satisfied it.
+    ``text`` is the normalized ``lower`` text the hit offsets index (``NEAR`` counts its words)."""
     word_starts: list[int] = []
 
     def words(o: Occurrence) -> tuple[int, int]:
@@ -131,7 +150,9 @@ def evaluate(rule: CompiledRule, hits: Sequence[tuple[Hit, frozenset[int]]], tex
         i = rule.leaves[node]
         return [Occurrence(h.start, h.end, (h,)) for h, leaves in hits if i in leaves]
 
-    ok, occurrences = _evaluate(rule.tree, leaf, lambda left, right, n: near_pairs(left, right, n, words))
+    ok, occurrences = _evaluate(
+        rule.tree if tree is None else tree, leaf, lambda left, right, node: near_pairs(left, right, node.distance, words, ordered=node.ordered)
+    )
     if not ok:
         return False, []
     seen = {h for o in occurrences for h in o.hits}
@@ -142,11 +163,17 @@ _SPAN = itemgetter(0, 1)
 
 
 def near_pairs(
-    left: list[Occurrence], right: list[Occurrence], n: int, words: Callable[[Occurrence], tuple[int, int]]
+    left: list[Occurrence],
+    right: list[Occurrence],
+    n: int,
+    words: Callable[[Occurrence], tuple[int, int]],
+    *,
+    ordered: bool = False,
 ) -> list[Occurrence]:
     """Every pair (one of ``left``, one of ``right``, not on the same span) at most ``n`` words
     apart, as one occurrence; ``words`` gives an occurrence's first and last word index.
-    Overlapping occurrences are 0 words apart. Each left one is compared only with the right
+    Overlapping occurrences are 0 words apart. With ``ordered`` (``BEFORE/n``) the right one
+    must start after the left one ends. Each left one is compared only with the right
     ones whose first word could be close enough, so a long unit full of hits costs no
     quadratic time."""
     if not left or not right:
@@ -160,7 +187,7 @@ def near_pairs(
         first_a, last_a = words(a)
         for j in range(bisect_left(firsts, first_a - n - 1 - longest), bisect_right(firsts, last_a + n + 1)):
             b = right[j]
-            if (a.start, a.end) == (b.start, b.end):
+            if (a.start, a.end) == (b.start, b.end) or (ordered and b.start < a.end):
                 continue
             if a.start <= b.start:
                 apart = 0 if b.start < a.end else firsts[j] - last_a - 1
@@ -174,7 +201,7 @@ def near_pairs(
 def _evaluate(
     node: q.Node,
     leaf: Callable[[Any], list[Occurrence]],
-    near: Callable[[list[Occurrence], list[Occurrence], int], list[Occurrence]],
+    near: Callable[[list[Occurrence], list[Occurrence], q.Near], list[Occurrence]],
 ) -> tuple[bool, list[Occurrence]]:
     if isinstance(node, (q.Term, q.Ref)):
         found = leaf(node)
@@ -190,7 +217,7 @@ def _evaluate(
         parts = [_evaluate(n, leaf, near) for n in node.operands]
         return any(ok for ok, _ in parts), [o for ok, occ in parts if ok for o in occ]
     if isinstance(node, q.Near):
-        pairs = near(_evaluate(node.left, leaf, near)[1], _evaluate(node.right, leaf, near)[1], node.distance)
+        pairs = near(_evaluate(node.left, leaf, near)[1], _evaluate(node.right, leaf, near)[1], node)
         return bool(pairs), pairs
     raise TypeError(f"not a query node: {node!r}")
 

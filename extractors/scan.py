@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from extractors.article import Article
+from extractors.context import read_context
 from extractors.matcher import Hit
 from extractors.normalize import Normalized, normalize
 from extractors.rules import ACTORS, CompiledRule, CompiledWatchlist, evaluate
@@ -60,8 +61,7 @@ class ScanResult(BaseModel):
 def scan_article(article: Article, compiled: CompiledWatchlist) -> ScanResult:
     """The result is built as plain data and validated once, in pydantic's core: one call
     rather than one Python-level constructor per actor, alert, evidence and term."""
-    norm = normalize(article.text)
-    hits = compiled.matcher.find(norm)
+    norm, hits = article_hits(article, compiled)
     counts: dict[str, int] = {}
     for h in hits:
         if h.group == ACTORS:
@@ -88,6 +88,15 @@ def scan_article(article: Article, compiled: CompiledWatchlist) -> ScanResult:
     })
 
 
+def article_hits(article: Article, compiled: CompiledWatchlist) -> tuple[Normalized, list[Hit]]:
+    """The article's normalized text and every hit of the watch list's terms in it."""
+    norm = normalize(article.text)
+    hits = compiled.matcher.find(norm)
+    if compiled.short_forms or compiled.acronyms:
+        hits = read_context(hits, norm, acronyms=compiled.acronyms)
+    return norm, hits
+
+
 def _fire(
     index: int, rule: CompiledRule, hits: list[Hit], leaf_sets: list[tuple[frozenset[int], ...]], units: "_Units"
 ) -> dict[str, Any] | None:
@@ -106,6 +115,9 @@ def _fire(
     for start, end in spans:
         lo = bisect_left(starts, start)
         inside = [r for r in relevant[lo : bisect_left(starts, end, lo)] if r[0].end <= end]
+        if rule.unless is not None:
+            sentences = [(start, end)] if rule.scope == "sentence" else units.sentences_between(start, end)
+            inside = _outside_unless(rule, inside, sentences, units)
         if not _meets(rule, inside):
             continue
         ok, used = evaluate(rule, inside, units.norm.lower)
@@ -119,6 +131,21 @@ def _fire(
 
 
 _LEAVES = itemgetter(1)
+
+
+def _outside_unless(
+    rule: CompiledRule, hits: list[tuple[Hit, frozenset[int]]], sentences: list[tuple[int, int]], units: "_Units"
+) -> list[tuple[Hit, frozenset[int]]]:
+    """The hits that lie in no sentence where the rule's ``unless`` query holds."""
+
+    def within(hit: Hit, span: tuple[int, int]) -> bool:
+        return span[0] <= hit.start and hit.end <= span[1]
+
+    silenced = [
+        span for span in sentences
+        if (inside := [r for r in hits if within(r[0], span)]) and evaluate(rule, inside, units.norm.lower, rule.unless)[0]
+    ]
+    return [r for r in hits if not any(within(r[0], span) for span in silenced)]
 
 
 def _meets(rule: CompiledRule, hits: list[tuple[Hit, frozenset[int]]]) -> bool:
@@ -164,6 +191,12 @@ class _Units:
             spans = [p] if paragraph == 0 else sentence_spans(self.norm.cased, *p)
             self._sentences[paragraph] = (spans, [s for s, _ in spans])
         return self._sentences[paragraph]
+
+    def sentences_between(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The sentences of the paragraphs from the one at ``start`` to the one at ``end``."""
+        first = bisect_right(self._paragraph_starts, start) - 1
+        last = bisect_right(self._paragraph_starts, end) - 1
+        return [s for p in range(first, last + 1) for s in self.sentences(p)]
 
     def all(self, scope: str) -> list[tuple[int, int]]:
         if scope == "article":

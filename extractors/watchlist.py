@@ -13,19 +13,23 @@ Extensions to the spec, all optional:
   per hour; the rest are held for the digest).
 - a channel may be ``{prefect_secret: BLOCK}``: the apprise URL is read from
   that Prefect Secret block when an alert is delivered.
+- the rule-language extensions of docs/rule-language.md: ``actors[].short``,
+  ``matching.acronyms``, ``rules[].unless`` and ``rules[].examples``.
 - ``rules[].lang``: the article languages (``[ar]``, ``[en, ar]``) a rule applies
   to; omitted, it applies to every article (docs/arabic.md).
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints, ValidationError
 
 from extractors import query as q
 from extractors.config import ConfigError, Document, read_yaml, validate
@@ -64,6 +68,14 @@ class Actor(_Model):
     aliases: list[str] = Field(default_factory=list)  # a factory, not a default that pydantic deep-copies per actor
     exact: list[str] = Field(default_factory=list)
     member_of: list[str] = Field(default_factory=list)
+    short: list[str] = Field(default_factory=list)  # count only after a full mention (docs/rule-language.md)
+
+
+class Examples(_Model):
+    """Short texts a rule must fire on, and must stay silent on (``tocsin check`` runs them)."""
+
+    fire: list[str] = Field(default_factory=list)
+    silent: list[str] = Field(default_factory=list)
 
 
 class Rule(_Model):
@@ -74,7 +86,15 @@ class Rule(_Model):
     query: str
     notify: list[str] | None = None
     cooldown: Duration | None = None
+    unless: str | None = None  # a query; no sentence where it matches counts towards the rule
+    examples: Examples | None = None
     lang: list[Language] | None = Field(default=None, min_length=1)
+
+
+class Matching(_Model):
+    """Context matching switches (docs/rule-language.md)."""
+
+    acronyms: bool = False  # "Full Name (ACR)" makes ACR an alias for the rest of the article
 
 
 class PrefectSecret(_Model):
@@ -95,6 +115,7 @@ class Watchlist(_Model):
     rules: list[Rule] = []
     channels: dict[str, SecretStr | PrefectSecret] = {}
     delivery: Delivery = Delivery()
+    matching: Matching = Matching()
 
     def channels_for(self, rule: Rule) -> list[str]:
         """The channels a rule's alerts go to: its ``notify``, else every channel."""
@@ -103,15 +124,69 @@ class Watchlist(_Model):
 
 def load_watchlist(path: str | Path) -> Watchlist:
     doc = read_yaml(path)
-    errors = _expand_channels(doc) + _query_errors(doc)
+    errors = _expand_channels(doc)
     try:
         watchlist = validate(doc, Watchlist, secret=("channels",))
     except ConfigError as exc:
-        raise ConfigError(errors + exc.errors) from None
-    errors += _cross_check(doc, watchlist)
+        parts = _Parts.of_raw(doc)
+        errors += exc.errors + _cross_check(doc, parts) + _query_errors(doc, parts)
+        raise ConfigError(sorted(errors, key=_line)) from None
+    parts = _Parts.of(watchlist)
+    errors += _cross_check(doc, parts) + _query_errors(doc, parts)
     if errors:
-        raise ConfigError(errors)
+        raise ConfigError(sorted(errors, key=_line))
     return watchlist
+
+
+def _line(error: str) -> int:
+    """The line number of a ``FILE:LINE: message`` error, to list errors in file order."""
+    m = re.search(r":(\d+): ", error)
+    return int(m[1]) if m else 0
+
+
+class _Parts(NamedTuple):
+    """What the cross-checks look at: the actors and rules that validate (with their index
+    in the file) and the names that references may name."""
+
+    actors: list[tuple[int, Actor]]
+    lexicons: dict[str, list[str]]
+    rules: list[tuple[int, Rule]]
+    actor_ids: set[str]
+    kinds: set[str]
+    channels: set[str]
+
+    @classmethod
+    def of(cls, wl: Watchlist) -> "_Parts":
+        return cls(list(enumerate(wl.actors)), wl.lexicons, list(enumerate(wl.rules)),
+                   {a.id for a in wl.actors}, {a.kind for a in wl.actors}, set(wl.channels))
+
+    @classmethod
+    def of_raw(cls, doc: Document) -> "_Parts":
+        """From a file that does not validate as a whole: every actor and rule that validates
+        alone is still checked, so one mistake hides no other."""
+        data = doc.data if isinstance(doc.data, dict) else {}
+
+        def items(key: str) -> list[Any]:
+            value = data.get(key)
+            return value if isinstance(value, list) else []
+
+        def valid(model: type[_Model], key: str) -> list[tuple[int, Any]]:
+            out = []
+            for i, item in enumerate(items(key)):
+                try:
+                    out.append((i, model.model_validate(item)))
+                except ValidationError:
+                    pass
+            return out
+
+        def names(key: str) -> dict[Any, Any]:
+            value = data.get(key)
+            return value if isinstance(value, dict) else {}
+
+        raw_actors = [a for a in items("actors") if isinstance(a, dict)]
+        lexicons = {k: [t for t in v if isinstance(t, str)] if isinstance(v, list) else [] for k, v in names("lexicons").items()}
+        return cls(valid(Actor, "actors"), lexicons, valid(Rule, "rules"),
+                   {str(a.get("id")) for a in raw_actors}, {str(a.get("kind")) for a in raw_actors}, set(names("channels")))
 
 
 def _expand_channels(doc: Document) -> list[str]:
@@ -130,65 +205,77 @@ def _expand_channels(doc: Document) -> list[str]:
     return errors
 
 
-def _cross_check(doc: Document, wl: Watchlist) -> list[str]:
+def _cross_check(doc: Document, wl: _Parts) -> list[str]:
     errors: list[str] = []
     err = lambda loc, msg: errors.append(doc.error(loc, msg))  # noqa: E731
 
-    actor_ids: dict[str, int] = {}
-    for i, a in enumerate(wl.actors):
-        if a.id in actor_ids:
+    seen_ids: set[str] = set()
+    for i, a in wl.actors:
+        if a.id in seen_ids:
             err(["actors", i, "id"], f"duplicate actor id {a.id!r}")
-        actor_ids.setdefault(a.id, i)
-    kinds = {a.kind for a in wl.actors}
-    for i, a in enumerate(wl.actors):
+        seen_ids.add(a.id)
+    for i, a in wl.actors:
         for j, parent in enumerate(a.member_of):
-            if parent not in actor_ids:
-                err(["actors", i, "member_of", j], f"member_of names no actor: {parent!r}")
-        for field in ("aliases", "exact"):
+            if parent not in wl.actor_ids:
+                err(["actors", i, "member_of", j], f"member_of names no actor: {parent!r}{_did_you_mean(parent, wl.actor_ids)}")
+        for field in ("aliases", "exact", "short"):
             for j, alias in enumerate(getattr(a, field)):
                 _check_term(err, ["actors", i, field, j], alias)
         if not a.aliases and not a.exact and not a.name.strip():
             err(["actors", i], f"actor {a.id!r} has no name or alias to match")
-    for cycle_actor in _cycles(wl.actors):
-        err(["actors", actor_ids[cycle_actor], "member_of"], f"member_of forms a cycle through {cycle_actor!r}")
+    first_index = {}
+    for i, a in wl.actors:
+        first_index.setdefault(a.id, i)
+    for cycle_actor in _cycles([a for _, a in wl.actors]):
+        err(["actors", first_index[cycle_actor], "member_of"], f"member_of forms a cycle through {cycle_actor!r}")
     for name, terms in wl.lexicons.items():
         for j, term in enumerate(terms):
             _check_term(err, ["lexicons", name, j], term)
 
     rule_ids: set[str] = set()
-    for i, r in enumerate(wl.rules):
+    for i, r in wl.rules:
         if r.id in rule_ids:
             err(["rules", i, "id"], f"duplicate rule id {r.id!r}")
         rule_ids.add(r.id)
         for j, channel in enumerate(r.notify or ()):
             if channel not in wl.channels:
                 err(["rules", i, "notify", j], f"notify names no channel: {channel!r}")
-        try:
-            tree = q.parse(r.query)
-        except q.QueryError:
-            continue  # reported by _query_errors
-        for node in q.walk(tree):
-            if isinstance(node, q.Ref):
-                known = {"actor": actor_ids, "kind": kinds, "lexicon": wl.lexicons}[node.field]
-                if node.name not in known:
-                    err(["rules", i, "query"], f"query refers to no {node.field}: '{node.field}:{node.name}'")
-            elif isinstance(node, q.Term):
-                _check_term(err, ["rules", i, "query"], node.text)
     return errors
 
 
-def _query_errors(doc: Document) -> list[str]:
-    """Queries that do not parse, found on the raw data so they are listed with any other error."""
+_QUERY_KEYS = ("query", "unless")
+
+
+def _query_errors(doc: Document, wl: _Parts) -> list[str]:
+    """Queries (``query``, ``unless``) that do not parse or refer to nothing, checked on the raw
+    data so that a rule with another mistake still has its queries checked."""
     rules = doc.data.get("rules") if isinstance(doc.data, dict) else None
-    errors = []
+    errors: list[str] = []
+    err = lambda loc, msg: errors.append(doc.error(loc, msg))  # noqa: E731
     for i, rule in enumerate(rules if isinstance(rules, list) else []):
-        query = rule.get("query") if isinstance(rule, dict) else None
-        if isinstance(query, str):
+        for key in _QUERY_KEYS:
+            query = rule.get(key) if isinstance(rule, dict) else None
+            if not isinstance(query, str):
+                continue
             try:
-                q.parse(query)
+                tree = q.parse(query)
             except q.QueryError as exc:
-                errors.append(doc.error(["rules", i, "query"], f"query does not parse: {exc.message} at column {exc.column}: {query!r}"))
+                err(["rules", i, key], f"{key} does not parse: {exc.message} at column {exc.column}: {query!r}")
+                continue
+            for node in q.walk(tree):
+                if isinstance(node, q.Ref):
+                    known = {"actor": wl.actor_ids, "kind": wl.kinds, "lexicon": wl.lexicons}[node.field]
+                    if node.name not in known:
+                        hint = _did_you_mean(node.name, known, f"{node.field}:")
+                        err(["rules", i, key], f"{key} refers to no {node.field}: '{node.field}:{node.name}'{hint}")
+                elif isinstance(node, q.Term):
+                    _check_term(err, ["rules", i, key], node.text)
     return errors
+
+
+def _did_you_mean(name: str, known: Iterable[str], prefix: str = "") -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    return f" (did you mean '{prefix}{close[0]}'?)" if close else ""
 
 
 def _check_term(err: Any, loc: list[Any], term: str) -> None:

@@ -32,6 +32,10 @@ from extractors.query import And, Near, Not, Or, QueryError, Ref, Term, parse
         ("a NEAR/2 b NEAR/3 c", Near(Near(Term("a"), Term("b"), 2), Term("c"), 3)),
         ("(a OR b) NEAR/2 c", Near(Or((Term("a"), Term("b"))), Term("c"), 2)),
         ('"rock and roll"', Term("rock and roll", phrase=True)),
+        # BEFORE/n (extension, docs/rule-language.md): NEAR's precedence, left to right
+        ("a BEFORE/4 b", Near(Term("a"), Term("b"), 4, ordered=True)),
+        ("a BEFORE/2 b NEAR/3 c", Near(Near(Term("a"), Term("b"), 2, ordered=True), Term("c"), 3)),
+        ("NOT a BEFORE/3 b AND c", And((Not(Near(Term("a"), Term("b"), 3, ordered=True)), Term("c")))),
     ],
 )
 def test_parses(query: str, tree: object) -> None:
@@ -43,7 +47,16 @@ def test_parses(query: str, tree: object) -> None:
     [
         ("", "empty query", 1),
         ("a b", "no operator", 3),
-        ("a and b", "no operator", 3),  # lower-case operators are ordinary words
+        ("a and b", "'and' is a word, not an operator: operators are upper case (AND)", 3),  # ordinary words, with a hint
+        ("a OR b or c", "operators are upper case (OR)", 8),
+        ("a near/5 b", "operators are upper case (NEAR/5)", 3),
+        ("a near b", "operators are upper case (NEAR/5)", 3),
+        ("a NEAR b", "NEAR needs a distance, e.g. NEAR/5", 3),
+        ("(a OR b) NEAR c", "NEAR needs a distance, e.g. NEAR/5", 10),
+        ("a BEFORE b", "BEFORE needs a distance, e.g. BEFORE/5", 3),
+        ("a BEFORE/x b", "BEFORE needs a distance", 3),
+        ("a BEFORE/3 NOT b", "NOT cannot be an operand of NEAR", 12),
+        ('a "and" b', "no operator", 3),  # a quoted word is a term, never an operator
         ("(a OR b", "never closed", 1),
         ("a OR b)", "without '('", 7),
         ("a AND", "ends where a term was expected", 6),

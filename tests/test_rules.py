@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from extractors.scan import scan_article
-from tests.helpers import article, compiled_for
+from extractors.rules import compile_watchlist
+from tests.helpers import article, compiled_for, watchlist
 
 
 def fires(tmp_path: Path, query: str, *paragraphs: str, scope: str = "sentence") -> list[str]:
@@ -78,6 +79,31 @@ def test_near_with_or_group_and_chained_near(tmp_path: Path) -> None:
     assert not fires(tmp_path, "actor:iran NEAR/2 attack NEAR/1 bases", "Iran will attack all the bases.")
 
 
+@pytest.mark.parametrize(
+    ("text", "distance", "expected"),
+    [
+        ("Iran threatened", 0, True),  # adjacent words are 0 apart
+        ("Iran openly threatened", 0, False),
+        ("Iran openly threatened", 1, True),
+        ("threats from Iran", 5, False),  # the wrong order never matches, however close
+        ("Israel threatened Iran", 5, False),
+        ("threats from Iran and again threats", 2, True),  # the later threats come after Iran
+        ("threats from Iran and again more threats", 2, False),
+    ],
+)
+def test_before_is_near_in_one_order(tmp_path: Path, text: str, distance: int, expected: bool) -> None:
+    assert bool(fires(tmp_path, f"actor:iran BEFORE/{distance} lexicon:threat", text)) is expected
+
+
+def test_before_in_the_same_unit_only_and_with_groups(tmp_path: Path) -> None:
+    assert fires(tmp_path, "actor:iran BEFORE/5 lexicon:threat", "Iran spoke. Threats followed.") == []
+    assert fires(tmp_path, "(actor:iran OR actor:hezbollah) BEFORE/3 lexicon:threat", "Threats. Hezbollah threatened.") == ["Hezbollah threatened."]
+    assert terms(tmp_path, "actor:iran BEFORE/3 lexicon:threat", "A threat, Iran said: threats.") == ["Iran", "threats"]
+    # overlapping occurrences are not one before the other
+    assert fires(tmp_path, '"Iran threatened" BEFORE/3 threat*', "Iran threatened.") == []
+    assert fires(tmp_path, '"Iran threatened" NEAR/3 threat*', "Iran threatened.") == ["Iran threatened."]
+
+
 def test_not_excludes_the_unit(tmp_path: Path) -> None:
     q = "lexicon:threat AND NOT lexicon:denial"
     assert fires(tmp_path, q, "A threat was made. A threat was denied.") == ["A threat was made."]
@@ -144,3 +170,29 @@ def test_alert_actors_are_the_actors_among_the_evidence_terms(tmp_path: Path) ->
     result = scan_article(article("Iran and KH made threats. Hezbollah spoke."), compiled_for(tmp_path, "actor:kataib-hezbollah NEAR/3 lexicon:threat"))
     assert result.alerts[0].actors == ["kataib-hezbollah"]
     assert [a.id for a in result.actors] == ["iran", "kataib-hezbollah", "hezbollah"]
+
+
+def unless_fires(tmp_path: Path, query: str, unless: str, *paragraphs: str, scope: str = "sentence") -> list[str]:
+    rule = {"id": "r", "title": "R", "severity": "high", "scope": scope, "query": query, "unless": unless}
+    result = scan_article(article(*paragraphs), compile_watchlist(watchlist(tmp_path, [rule])))
+    return [e.text for a in result.alerts for e in a.evidence]
+
+
+def test_unless_silences_the_units_where_it_matches(tmp_path: Path) -> None:
+    text = "Hezbollah threatened the bases. Iran threatened Hezbollah. Hezbollah marked the anniversary of threats."
+    query, unless = "actor:hezbollah NEAR/5 lexicon:threat", "actor:iran BEFORE/3 lexicon:threat OR anniversary"
+    assert unless_fires(tmp_path, query, unless, text) == ["Hezbollah threatened the bases."]
+    # wider scopes: the sentences where the unless-query holds are left out, the rest still count
+    assert unless_fires(tmp_path, query, unless, text, scope="paragraph") == [text]
+    assert unless_fires(tmp_path, query, unless, "Iran threatened Hezbollah. Hezbollah spoke.", scope="paragraph") == []
+    query = "actor:hezbollah AND lexicon:threat"  # across sentences, in a paragraph
+    assert unless_fires(tmp_path, query, unless, "Hezbollah spoke. A threat followed.", scope="paragraph")
+    assert unless_fires(tmp_path, query, unless, "Hezbollah spoke. Iran threatened.", scope="paragraph") == []
+    assert unless_fires(tmp_path, query, unless, "Hezbollah spoke.", "Iran threatened.", scope="article") == []
+    assert unless_fires(tmp_path, query, unless, "Hezbollah spoke.", "Iran threatened. Threats grew.", scope="article")
+
+
+def test_unless_terms_are_never_evidence(tmp_path: Path) -> None:
+    rule = {"id": "r", "title": "R", "severity": "high", "query": "actor:hezbollah NEAR/5 lexicon:threat", "unless": "denied"}
+    result = scan_article(article("Hezbollah made threats, and Iran spoke."), compile_watchlist(watchlist(tmp_path, [rule])))
+    assert [t.text for t in result.alerts[0].evidence[0].terms] == ["Hezbollah", "threats"]

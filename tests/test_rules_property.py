@@ -22,7 +22,9 @@ WORDS = ["drone", "rocket", "strikes", "air base", "Iran", "Hezbollah", "threate
 
 leaf = st.sampled_from(LEAVES)
 near_operand = leaf | st.tuples(leaf, leaf).map(lambda t: f"({t[0]} OR {t[1]})")  # NEAR takes no AND or NOT
-near = st.tuples(near_operand, st.integers(0, 4), near_operand).map(lambda t: f"{t[0]} NEAR/{t[1]} {t[2]}")
+near = st.tuples(near_operand, st.sampled_from(["NEAR", "BEFORE"]), st.integers(0, 4), near_operand).map(
+    lambda t: f"{t[0]} {t[1]}/{t[2]} {t[3]}"
+)
 
 
 def _combine(parts: tuple[str, str, str]) -> str:
@@ -80,3 +82,10 @@ def test_near_pairs_agree_with_every_pair_compared(left_words: list[tuple[int, i
         if (a.start, a.end) != (b.start, b.end) and apart(a, b) <= n
     )
     assert sorted(near_pairs(left, right, n, words)) == every_pair
+    # BEFORE/n: the same pairs, those where the right one starts after the left one ends
+    assert sorted(near_pairs(left, right, n, words, ordered=True)) == sorted(
+        o for o, a, b in (
+            (Occurrence(min(a.start, b.start), max(a.end, b.end), a.hits + b.hits), a, b) for a in left for b in right
+        )
+        if o in every_pair and a.end <= b.start
+    )

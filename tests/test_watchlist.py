@@ -163,3 +163,60 @@ def test_duplicate_feed_ids(tmp_path: Path) -> None:
     path.write_text("version: 1\nfeeds:\n  - {id: a, name: A, url: 'https://a.example/rss'}\n  - {id: a, name: B, url: 'https://b.example/rss'}\n")
     with pytest.raises(ConfigError, match=r"feeds.yaml:4: duplicate feed id 'a'"):
         load_feeds(path)
+
+
+def test_a_misspelt_key_gets_did_you_mean(tmp_path: Path) -> None:
+    found = errors(tmp_path, GOOD.replace("severity: high", "severty: high"))
+    assert any(e.startswith(f"{tmp_path / 'wl.yaml'}:21: unknown key 'severty' in rules[0] (did you mean 'severity'?)") for e in found), found
+    found = errors(tmp_path, GOOD.replace("    aliases:\n", "    aliasses:\n"))
+    assert found[0].endswith("unknown key 'aliasses' in actors[0] (did you mean 'aliases'?)")
+    found = errors(tmp_path, GOOD.replace("version: 1", "version: 1\nxyzzy: 2"))
+    assert found == [f"{tmp_path / 'wl.yaml'}:2: unknown key 'xyzzy'"]  # nothing close: no guess
+    found = errors(tmp_path, GOOD.replace("lexicon:threat AND", "lexicon:threats AND"))
+    assert found[0].endswith("query refers to no lexicon: 'lexicon:threats' (did you mean 'lexicon:threat'?)")
+    found = errors(tmp_path, GOOD.replace("member_of: [iraqi-militias]", "member_of: [iraqi-milita]"))
+    assert found[0].endswith("member_of names no actor: 'iraqi-milita' (did you mean 'iraqi-militias'?)")
+
+
+@pytest.mark.parametrize(
+    ("query", "hint"),
+    [
+        ("kind:armed-group NEAR lexicon:threat", "NEAR needs a distance, e.g. NEAR/5"),
+        ("kind:armed-group near/5 lexicon:threat", "operators are upper case (NEAR/5)"),
+        ("kind:armed-group and lexicon:threat", "operators are upper case (AND)"),
+    ],
+)
+def test_query_mistakes_get_a_hint(tmp_path: Path, query: str, hint: str) -> None:
+    found = errors(tmp_path, GOOD.replace("kind:armed-group NEAR/15 lexicon:threat", query))
+    assert len(found) == 1 and found[0].startswith(f"{tmp_path / 'wl.yaml'}:23: query does not parse: ") and hint in found[0], found
+
+
+def test_problems_past_a_schema_error_are_still_reported(tmp_path: Path) -> None:
+    # a bad severity (schema), a query naming no lexicon and an unknown member_of (cross-checks),
+    # a bad query in another rule: all four, in file order
+    text = (
+        GOOD.replace("severity: high", "severity: urgent")
+        .replace("lexicon:threat AND", "lexicon:threats AND")
+        .replace("member_of: [iraqi-militias]", "member_of: [iraqi-milita]")
+        + "  - id: second\n    title: S\n    severity: low\n    query: a NEAR b\n"
+    )
+    text = text.replace("channels:\n  ops: ${TOCSIN_TEST_OPS_URL}\n", "") + "channels:\n  ops: ${TOCSIN_TEST_OPS_URL}\n"
+    found = errors(tmp_path, text)
+    assert [e.split(": ", 1)[0].rsplit(":", 1)[1] for e in found] == ["9", "21", "23", "28"], found
+    assert "member_of names no actor" in found[0] and "urgent" in found[1]
+    assert "refers to no lexicon" in found[2] and "NEAR needs a distance" in found[3]
+
+
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [
+        ("version: 1\nrules:\n  - id: x\n    title X\n    severity: high\n", 4),  # key with no ':'
+        ("version: 1\nactors: [a, b\nrules: []\n", 2),  # unclosed [
+        ('version: 1\nrules:\n  - id: "x\n    title: X\n', 3),  # unclosed quote
+        ("version: 1\nrules:\n  - id: x\n     title: X\n", 4),
+        ("version: 1\nrules:\n  - id: x\n    query: a\n   - id: y\n", 5),
+    ],
+)
+def test_yaml_errors_name_the_line_to_fix(tmp_path: Path, content: str, line: int) -> None:
+    found = errors(tmp_path, content)
+    assert found[0].startswith(f"{tmp_path / 'wl.yaml'}:{line}: invalid YAML"), found

@@ -278,3 +278,123 @@ def test_default_feed_list_has_arabic_outlets_marked_with_their_language(tmp_pat
     bad.write_text("version: 1\nfeeds:\n  - {id: x, name: X, url: 'https://example.org/rss', language: Arabic}\n")
     with pytest.raises(ConfigError, match="feeds.yaml:3"):
         load_feeds(bad)
+
+
+# --- The Arabic test articles and the default watch list ---
+
+ARTICLES = ROOT / "tests" / "arabic"
+ARABIC_SEED = ARTICLES / "100_71da078e77156709.txt"
+KEY_SENTENCE = "سيتم استهدافها"
+
+
+def _scan(path: Path):  # type: ignore[no-untyped-def]
+    from extractors.seed import parse_seed
+    from flows.compiled import load_compiled
+
+    _, compiled = load_compiled(str(ROOT / "deployments" / "watchlist.yaml"))
+    return scan_article(parse_seed(path.read_text(), id=path.stem, path=str(path)), compiled)
+
+
+def test_default_watch_list_fires_the_expected_rules_on_every_arabic_article() -> None:
+    import yaml
+
+    expected = yaml.safe_load((ARTICLES / "expected.yaml").read_text())
+    files = sorted(ARTICLES.glob("*.txt"))
+    assert len(files) >= 40 and set(expected) == {f.stem for f in files}
+    results = {f.stem: _scan(f) for f in files}
+    assert {r.language for r in results.values()} == {"ar"}
+    assert {stem: [a.rule for a in r.alerts] for stem, r in results.items()} == expected
+
+
+def test_arabic_seed_raises_the_english_seed_alerts_with_the_arabic_sentence() -> None:
+    from tests.helpers import SEED
+
+    english, arabic = _scan(SEED), _scan(ARABIC_SEED)
+    assert [(a.rule, a.severity) for a in arabic.alerts] == [(a.rule, a.severity) for a in english.alerts]
+    threat = next(a for a in arabic.alerts if a.rule == "armed-group-threat")
+    assert threat.severity == "high"
+    [sentence] = [e for e in threat.evidence if KEY_SENTENCE in e.text]
+    assert sentence.text.startswith("لكنّ تنسيقية المقاومة العراقية أعلنت الآن")
+    assert {"تنسيقية المقاومة العراقية", KEY_SENTENCE} <= {t.text for t in sentence.terms}
+    from extractors.seed import parse_seed
+
+    parsed = parse_seed(ARABIC_SEED.read_text(), id="x").text  # offsets index the parsed text
+    assert parsed[sentence.start : sentence.end] == sentence.text
+    assert all(parsed[t.start : t.end] == t.text for t in sentence.terms)
+
+
+def _config(tmp_path: Path, channels: dict[str, str] | None):  # type: ignore[no-untyped-def]
+    import yaml
+
+    from flows.pipeline import Config
+
+    doc = yaml.safe_load((ROOT / "deployments" / "watchlist.yaml").read_text())
+    doc.pop("channels", None)
+    if channels:
+        doc["channels"] = channels
+    path = tmp_path / "watchlist.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+    return Config(str(path), f"sqlite:///{tmp_path / 'state.db'}")
+
+
+def _record_arabic_seed(config):  # type: ignore[no-untyped-def]
+    from extractors.seed import parse_seed
+    from flows.pipeline import process_batch
+
+    seed = parse_seed(ARABIC_SEED.read_text(), id=ARABIC_SEED.stem)
+    seed = seed.model_copy(update={"url": "https://outlet.example/ar/1"})
+    return process_batch(config, [("feed-ar", "ar-1", seed)])
+
+
+def test_arabic_seed_alert_leaves_by_email_and_webhook_with_the_arabic_sentence(tmp_path: Path) -> None:
+    import json
+    from email.header import decode_header, make_header
+
+    import sqlalchemy as sa
+
+    from extractors.watchlist import load_watchlist
+    from flows.store.db import connect, entries
+    from flows.store.outbox import drain
+    from tests.servers import HTTPServer, SMTPServer, respond
+
+    smtp, hook = SMTPServer(), HTTPServer()
+    hook.routes["/hook"] = respond(b"ok")
+    try:
+        config = _config(tmp_path, {
+            "mail": f"mailto://127.0.0.1:{smtp.port}?from=tocsin@example.org&to=analyst@example.org&mode=insecure",
+            "hook": f"json://127.0.0.1:{hook.url.rsplit(':', 1)[1]}/hook",
+        })
+        stats = _record_arabic_seed(config)
+        assert stats.alerts_by_severity.get("high", 0) >= 1
+        report = drain(connect(config.state_url), load_watchlist(config.watchlist))
+        assert not report.failed, report
+        with connect(config.state_url).begin() as conn:
+            assert conn.execute(sa.select(entries.c.language)).scalars().all() == ["ar"]
+        high = []
+        for mail in smtp.messages:
+            subject = str(make_header(decode_header(mail["Subject"])))
+            parts = {p.get_content_type(): p.get_payload(decode=True).decode() for p in mail.walk() if not p.is_multipart()}
+            if subject.startswith("[HIGH]") and "القوات المدعومة من إيران" in subject:  # the Arabic headline
+                high.append(parts)
+        assert any(KEY_SENTENCE in p["text/html"] and KEY_SENTENCE in p["text/plain"] for p in high)
+        posted = [json.loads(p["message"]) for p in hook.posted_json("/hook")]
+        [threat] = [a for a in posted if a["rule"] == "armed-group-threat"]
+        assert threat["article"]["language"] == "ar"
+        assert any(KEY_SENTENCE in e["text"] for e in threat["evidence"])
+    finally:
+        smtp.close()
+        hook.close()
+
+
+def test_arabic_seed_alert_on_the_console(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from extractors.watchlist import load_watchlist
+    from flows.store.db import connect
+    from flows.store.outbox import drain
+
+    config = _config(tmp_path, None)
+    _record_arabic_seed(config)
+    capsys.readouterr()
+    drain(connect(config.state_url), load_watchlist(config.watchlist))
+    blocks = capsys.readouterr().out.split("\n\n")  # the default channel prints one block per alert
+    high = [b for b in blocks if b.startswith("[HIGH]") and "القوات المدعومة من إيران" in b.splitlines()[0]]
+    assert any(KEY_SENTENCE in b and "تنسيقية المقاومة العراقية" in b for b in high)

@@ -72,7 +72,12 @@ class Matcher:
     Most hits are of a plain term (one label, no wildcard, any case) standing between
     two spaces of the text itself; one C-level ``startswith`` per hit, mapped over all
     hits at once, proves those. Only the rest (punctuation next to the hit, possessives,
-    wildcards, exact case, shared keys) pay for the checks in Python, one by one."""
+    wildcards, exact case, shared keys) pay for the checks in Python, one by one.
+
+    Arabic text is scanned in the single-byte Arabic code page (cp1256) rather than in
+    UTF-8, against a second database of the keys it can hold: a byte is then a character,
+    so no offset needs converting, and the haystack is half as long. A watch list with no
+    Arabic key has no such database; a text cp1256 cannot hold is scanned as UTF-8."""
 
     def __init__(self, terms: Iterable[tuple[str, bool, Hashable, Hashable]]) -> None:
         by_key: dict[str, set[_Pattern]] = {}
@@ -90,26 +95,31 @@ class Matcher:
         self._group = [p[0].group for p in self._patterns]
         self._length = [len(k) + (not k.startswith(" ")) for k in keys]
         self._database = _compile(keys)
-        self._scratch = threading.local()  # Hyperscan's scratch space, one per thread
+        self._arabic = _compile(keys, _SINGLE_BYTE) if any(map(_ARABIC_LETTER.search, keys)) else None
+        self._scratch = threading.local()  # Hyperscan's scratch space, one per thread and database
 
     def __getstate__(self) -> dict[str, object]:
         """Picklable (a compiled watch list may be sent to another process): the database travels serialized."""
         state = {k: v for k, v in self.__dict__.items() if k != "_scratch"}
-        state["_database"] = hyperscan.dumpb(self._database) if self._database is not None else None
+        for name in ("_database", "_arabic"):
+            state[name] = hyperscan.dumpb(state[name]) if state[name] is not None else None
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
-        data = state["_database"]
         self.__dict__.update(state, _scratch=threading.local())
-        self._database = hyperscan.loadb(data, hyperscan.HS_MODE_BLOCK) if data is not None else None
+        for name in ("_database", "_arabic"):
+            data = state[name]
+            setattr(self, name, hyperscan.loadb(data, hyperscan.HS_MODE_BLOCK) if data is not None else None)
 
     def find(self, norm: Normalized) -> list[Hit]:
         """Every boundary-valid hit, overlaps resolved within each group."""
         text, cased = norm.lower, norm.cased
         if text.isascii():
-            keys, starts, ends = self._raw(f" {text} ".encode().translate(_ASCII_BOUNDARY_BYTES), unicode=False)
+            keys, starts, ends = self._raw(self._database, f" {text} ".encode().translate(_ASCII_BOUNDARY_BYTES), unicode=False)
+        elif self._arabic is not None and (haystack := _single_byte(f" {text} ")) is not None:
+            keys, starts, ends = self._raw(self._arabic, haystack, unicode=False)
         else:
-            keys, starts, ends = self._raw(f" {text} ".translate(_boundary_table(text)).encode(), unicode=True)
+            keys, starts, ends = self._raw(self._database, _NOT_ALNUM.sub(" ", f" {text} ").encode(), unicode=True)
         if not keys:
             return []
         proven = list(map(f" {text} ".startswith, map(self._plain.__getitem__, keys), starts))
@@ -121,16 +131,21 @@ class Matcher:
             hits += self._checked(text, cased, compress(zip(keys, starts, ends), map(not_, proven)))
         return resolve_overlaps(hits)
 
-    def _raw(self, haystack: bytes, *, unicode: bool) -> tuple[Sequence[int], Sequence[int], Sequence[int]]:
-        """Key indexes, starts and ends of every occurrence of every key in ``haystack`` (UTF-8),
-        in character offsets."""
-        if self._database is None:
+    def _raw(
+        self, database: hyperscan.Database | None, haystack: bytes, *, unicode: bool
+    ) -> tuple[Sequence[int], Sequence[int], Sequence[int]]:
+        """Key indexes, starts and ends of every occurrence of every key in ``haystack`` (UTF-8
+        if ``unicode``, else one byte per character), in character offsets."""
+        if database is None:
             return (), (), ()
         found: list[tuple[int, int]] = []
-        scratch = getattr(self._scratch, "space", None)
+        spaces = getattr(self._scratch, "spaces", None)
+        if spaces is None:
+            spaces = self._scratch.spaces = {}
+        scratch = spaces.get(id(database))
         if scratch is None:
-            scratch = self._scratch.space = hyperscan.Scratch(self._database)
-        self._database.scan(haystack, match_event_handler=_collect, context=found, scratch=scratch)
+            scratch = spaces[id(database)] = hyperscan.Scratch(database)
+        database.scan(haystack, match_event_handler=_collect, context=found, scratch=scratch)
         if not found:
             return (), (), ()
         keys, ends = zip(*found)
@@ -168,11 +183,20 @@ class Matcher:
         return hits
 
 
-def _compile(keys: list[str]) -> hyperscan.Database | None:
-    if not keys:
+def _compile(keys: list[str], encoding: str = "utf-8") -> hyperscan.Database | None:
+    """A literal database of ``keys`` in ``encoding``; a key the encoding cannot hold is left out
+    (it cannot occur in a text that the encoding holds)."""
+    ids, expressions = [], []
+    for i, k in enumerate(keys):
+        try:
+            expressions.append(k.encode(encoding))
+        except UnicodeEncodeError:
+            continue
+        ids.append(i)
+    if not expressions:
         return None
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    database.compile(expressions=[k.encode() for k in keys], ids=list(range(len(keys))), elements=len(keys), flags=0, literal=True)
+    database.compile(expressions=expressions, ids=ids, elements=len(ids), flags=0, literal=True)
     return database
 
 
@@ -211,6 +235,26 @@ def _with_proclitics(pattern: _Pattern) -> list[_Pattern]:
 
 _ASCII_BOUNDARY = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 _ASCII_BOUNDARY_BYTES = bytes(c if chr(c).isalnum() else 32 for c in range(128)) + bytes(range(128, 256))
+
+
+# The Arabic single-byte code page: ASCII, the Arabic letters (Persian ones too) and the common
+# punctuation. Its bytes that are no letter or digit become spaces in a haystack.
+_SINGLE_BYTE = "cp1256"
+_SINGLE_BYTE_BOUNDARY = bytes(b if bytes([b]).decode(_SINGLE_BYTE, "replace").isalnum() else 32 for b in range(256))
+_ARABIC_LETTER = re.compile("[\u0620-\u064a\u066e-\u06d3]")
+
+
+def _single_byte(text: str) -> bytes | None:
+    """The haystack of ``text`` in the single-byte code page, or None if it cannot hold the text."""
+    try:
+        return text.encode(_SINGLE_BYTE).translate(_SINGLE_BYTE_BOUNDARY)
+    except UnicodeEncodeError:
+        return None
+
+
+# Every character but a letter, a digit or a space (``\w`` is ``str.isalnum`` plus "_"): one regex
+# pass, where ``str.translate`` would look each non-ASCII character up in a table.
+_NOT_ALNUM = re.compile(r"[^\w ]|_")
 
 
 def _boundary_table(text: str) -> dict[int, str]:

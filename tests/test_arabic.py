@@ -398,3 +398,15 @@ def test_arabic_seed_alert_on_the_console(tmp_path: Path, capsys: pytest.Capture
     blocks = capsys.readouterr().out.split("\n\n")  # the default channel prints one block per alert
     high = [b for b in blocks if b.startswith("[HIGH]") and "القوات المدعومة من إيران" in b.splitlines()[0]]
     assert any(KEY_SENTENCE in b and "تنسيقية المقاومة العراقية" in b for b in high)
+
+
+def test_arabic_text_outside_the_single_byte_code_page_matches_the_same() -> None:
+    """Arabic text is scanned in cp1256; a text that cp1256 cannot hold (here a ✓) is scanned as
+    UTF-8, with the same hits at the same offsets."""
+    import pickle
+
+    terms = ("كتائب حزب الله", "سيتم استهداف*", "Kataib Hezbollah")
+    text = "قالت وكتائب حزب الله إن القواعد سيتم استهدافها، وقالت Kataib Hezbollah ذلك."
+    assert found(text, *terms) == found(text + " ✓", *terms) == ["وكتائب حزب الله", "سيتم استهدافها", "Kataib Hezbollah"]
+    matcher = pickle.loads(pickle.dumps(Matcher([(t, False, t, "g") for t in terms])))
+    assert len(matcher.find(normalize(text))) == 3

@@ -16,6 +16,7 @@ LAM = "\u0644"  # ل
 _CONJUNCTIONS = ("", "\u0648", "\u0641")  # "", و, ف
 _PREPOSITIONS = ("", "\u0628", "\u0643", LAM)  # "", ب, ك, ل
 LONGEST = 2  # characters of the longest prefix
+PROCLITIC_LETTERS = frozenset("".join(_CONJUNCTIONS + _PREPOSITIONS))  # what a prefix ends with
 
 
 def is_arabic_letter(ch: str) -> bool:

@@ -28,7 +28,7 @@ import threading
 
 import hyperscan
 
-from extractors.arabic import clitic_start, proclitic_forms
+from extractors.arabic import PROCLITIC_LETTERS, clitic_start, proclitic_forms
 from extractors.normalize import Normalized, normalize, normalize_term
 
 # A word: letters and digits; an apostrophe between letters, a dot inside a
@@ -95,7 +95,7 @@ class Matcher:
         self._group = [p[0].group for p in self._patterns]
         self._length = [len(k) + (not k.startswith(" ")) for k in keys]
         self._database = _compile(keys)
-        self._arabic = _compile(keys, _SINGLE_BYTE) if any(map(_ARABIC_LETTER.search, keys)) else None
+        self._arabic = _compile_single_byte(keys, self._patterns) if any(map(_ARABIC_LETTER.search, keys)) else None
         self._scratch = threading.local()  # Hyperscan's scratch space, one per thread and database
 
     def __getstate__(self) -> dict[str, object]:
@@ -117,7 +117,7 @@ class Matcher:
         if text.isascii():
             keys, starts, ends = self._raw(self._database, f" {text} ".encode().translate(_ASCII_BOUNDARY_BYTES), unicode=False)
         elif self._arabic is not None and (haystack := _single_byte(f" {text} ")) is not None:
-            keys, starts, ends = self._raw(self._arabic, haystack, unicode=False)
+            keys, starts, ends = self._raw(self._arabic, haystack, unicode=False, variants=len(self._patterns))
         else:
             keys, starts, ends = self._raw(self._database, _NOT_ALNUM.sub(" ", f" {text} ").encode(), unicode=True)
         if not keys:
@@ -132,10 +132,11 @@ class Matcher:
         return resolve_overlaps(hits)
 
     def _raw(
-        self, database: hyperscan.Database | None, haystack: bytes, *, unicode: bool
+        self, database: hyperscan.Database | None, haystack: bytes, *, unicode: bool, variants: int = 0
     ) -> tuple[Sequence[int], Sequence[int], Sequence[int]]:
         """Key indexes, starts and ends of every occurrence of every key in ``haystack`` (UTF-8
-        if ``unicode``, else one byte per character), in character offsets."""
+        if ``unicode``, else one byte per character), in character offsets. With ``variants``
+        (the number of keys), a database id is a key index plus a multiple of it."""
         if database is None:
             return (), (), ()
         found: list[tuple[int, int]] = []
@@ -149,6 +150,8 @@ class Matcher:
         if not found:
             return (), (), ()
         keys, ends = zip(*found)
+        if variants:
+            keys = [k % variants for k in keys]
         if unicode:
             ends = _char_offsets(haystack, ends)
         return keys, list(map(sub, ends, map(self._length.__getitem__, keys))), ends
@@ -158,8 +161,12 @@ class Matcher:
         n = len(text)
         hits: list[Hit] = []
         for k, start, stop in raw:
-            if not self._clitic[k] and start and text[start - 1] != " " and not _starts_word(text, start):
-                continue
+            if start and text[start - 1] != " ":
+                if self._clitic[k]:
+                    if text[start - 1] not in PROCLITIC_LETTERS and text[start - 1].isalnum():  # inside a word
+                        continue
+                elif not _starts_word(text, start):
+                    continue
             for _key, literal, tail, exact, multiword, label, group, clitics in self._patterns[k]:
                 if not text.startswith(literal, start):
                     continue
@@ -181,6 +188,27 @@ class Matcher:
                     continue
                 hits.append(Hit(begin, end, label, group))
         return hits
+
+
+def _compile_single_byte(keys: list[str], patterns: list[tuple[_Pattern, ...]]) -> hyperscan.Database | None:
+    """The database for Arabic text in cp1256. A key without a leading space (an Arabic term) is
+    framed here once per proclitic it allows (" " + prefix + key), so that every raw hit starts a
+    word, as in English: no hit inside a word reaches the checks. Variant ``j`` of key ``k`` has
+    the id ``k + j * len(keys)``."""
+    ids, expressions = [], []
+    for k, key in enumerate(keys):
+        forms = [key] if key.startswith(" ") else [" " + p + key for p in sorted(patterns[k][0].clitics or ("",))]
+        for j, form in enumerate(forms):
+            try:
+                expressions.append(form.encode(_SINGLE_BYTE))
+            except UnicodeEncodeError:
+                break  # a key cp1256 cannot hold cannot occur in a text it holds
+            ids.append(k + j * len(keys))
+    if not expressions:
+        return None
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(expressions=expressions, ids=ids, elements=len(ids), flags=0, literal=True)
+    return database
 
 
 def _compile(keys: list[str], encoding: str = "utf-8") -> hyperscan.Database | None:

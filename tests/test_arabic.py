@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import json
+import pickle
+from email.header import decode_header, make_header
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+import yaml
 
+from extractors.config import ConfigError
+from extractors.feedlist import load_feeds
 from extractors.matcher import Matcher
 from extractors.normalize import normalize
-from extractors.scan import scan_article
+from extractors.rules import compile_watchlist
+from extractors.scan import ScanResult, scan_article
+from extractors.seed import parse_seed
 from extractors.segment import sentence_spans
-from tests.helpers import ROOT, article, compiled_for
+from extractors.watchlist import load_watchlist
+from flows.compiled import load_compiled
+from flows.pipeline import Config, BatchStats, process_batch
+from flows.store import db
+from flows.store.db import connect, entries
+from flows.store.outbox import drain
+from tests.helpers import ROOT, SEED, article, compiled_for, write_watchlist
+from tests.servers import HTTPServer, SMTPServer, respond
 from tests.test_db import state_url  # noqa: F401  (the fixture)
 
 
@@ -220,10 +236,6 @@ def test_language_is_detected_from_the_script(text: str, language: str) -> None:
 
 
 def test_rule_limited_to_a_language(tmp_path: Path) -> None:
-    from extractors.rules import compile_watchlist
-    from extractors.watchlist import load_watchlist
-    from tests.helpers import write_watchlist
-
     rules = [
         {"id": "any", "title": "Any", "severity": "high", "query": "kind:armed-group"},
         {"id": "ar-only", "title": "Arabic", "severity": "high", "query": "kind:armed-group", "lang": ["ar"]},
@@ -237,10 +249,6 @@ def test_rule_limited_to_a_language(tmp_path: Path) -> None:
 
 
 def test_rule_lang_is_validated(tmp_path: Path) -> None:
-    from extractors.config import ConfigError
-    from extractors.watchlist import load_watchlist
-    from tests.helpers import write_watchlist
-
     for bad in (["Arabic"], []):
         rule = {"id": "r", "title": "R", "severity": "high", "query": "kind:armed-group", "lang": bad}
         with pytest.raises(ConfigError):
@@ -248,10 +256,6 @@ def test_rule_lang_is_validated(tmp_path: Path) -> None:
 
 
 def test_version_5_adds_entry_language_in_place(state_url: str) -> None:
-    import sqlalchemy as sa
-
-    from flows.store import db
-
     engine = sa.create_engine(state_url, poolclass=sa.NullPool)
     with engine.begin() as conn:
         db.metadata.create_all(conn)
@@ -268,9 +272,6 @@ def test_version_5_adds_entry_language_in_place(state_url: str) -> None:
 
 
 def test_default_feed_list_has_arabic_outlets_marked_with_their_language(tmp_path: Path) -> None:
-    from extractors.config import ConfigError
-    from extractors.feedlist import load_feeds
-
     feeds = load_feeds(ROOT / "deployments" / "feeds.yaml").feeds
     arabic = [f.id for f in feeds if f.language == "ar"]
     assert {"shafaq-ar", "alsumaria-ar", "baghdad-today-ar", "almayadeen-ar", "almasirah-ar"} <= set(arabic)
@@ -287,17 +288,12 @@ ARABIC_SEED = ARTICLES / "100_71da078e77156709.txt"
 KEY_SENTENCE = "سيتم استهدافها"
 
 
-def _scan(path: Path):  # type: ignore[no-untyped-def]
-    from extractors.seed import parse_seed
-    from flows.compiled import load_compiled
-
+def _scan(path: Path) -> ScanResult:
     _, compiled = load_compiled(str(ROOT / "deployments" / "watchlist.yaml"))
     return scan_article(parse_seed(path.read_text(), id=path.stem, path=str(path)), compiled)
 
 
 def test_default_watch_list_fires_the_expected_rules_on_every_arabic_article() -> None:
-    import yaml
-
     expected = yaml.safe_load((ARTICLES / "expected.yaml").read_text())
     files = sorted(ARTICLES.glob("*.txt"))
     assert len(files) >= 40 and set(expected) == {f.stem for f in files}
@@ -307,8 +303,6 @@ def test_default_watch_list_fires_the_expected_rules_on_every_arabic_article() -
 
 
 def test_arabic_seed_raises_the_english_seed_alerts_with_the_arabic_sentence() -> None:
-    from tests.helpers import SEED
-
     english, arabic = _scan(SEED), _scan(ARABIC_SEED)
     assert [(a.rule, a.severity) for a in arabic.alerts] == [(a.rule, a.severity) for a in english.alerts]
     threat = next(a for a in arabic.alerts if a.rule == "armed-group-threat")
@@ -316,18 +310,12 @@ def test_arabic_seed_raises_the_english_seed_alerts_with_the_arabic_sentence() -
     [sentence] = [e for e in threat.evidence if KEY_SENTENCE in e.text]
     assert sentence.text.startswith("لكنّ تنسيقية المقاومة العراقية أعلنت الآن")
     assert {"تنسيقية المقاومة العراقية", KEY_SENTENCE} <= {t.text for t in sentence.terms}
-    from extractors.seed import parse_seed
-
     parsed = parse_seed(ARABIC_SEED.read_text(), id="x").text  # offsets index the parsed text
     assert parsed[sentence.start : sentence.end] == sentence.text
     assert all(parsed[t.start : t.end] == t.text for t in sentence.terms)
 
 
-def _config(tmp_path: Path, channels: dict[str, str] | None):  # type: ignore[no-untyped-def]
-    import yaml
-
-    from flows.pipeline import Config
-
+def _config(tmp_path: Path, channels: dict[str, str] | None) -> Config:
     doc = yaml.safe_load((ROOT / "deployments" / "watchlist.yaml").read_text())
     doc.pop("channels", None)
     if channels:
@@ -337,26 +325,13 @@ def _config(tmp_path: Path, channels: dict[str, str] | None):  # type: ignore[no
     return Config(str(path), f"sqlite:///{tmp_path / 'state.db'}")
 
 
-def _record_arabic_seed(config):  # type: ignore[no-untyped-def]
-    from extractors.seed import parse_seed
-    from flows.pipeline import process_batch
-
+def _record_arabic_seed(config: Config) -> BatchStats:
     seed = parse_seed(ARABIC_SEED.read_text(), id=ARABIC_SEED.stem)
     seed = seed.model_copy(update={"url": "https://outlet.example/ar/1"})
     return process_batch(config, [("feed-ar", "ar-1", seed)])
 
 
 def test_arabic_seed_alert_leaves_by_email_and_webhook_with_the_arabic_sentence(tmp_path: Path) -> None:
-    import json
-    from email.header import decode_header, make_header
-
-    import sqlalchemy as sa
-
-    from extractors.watchlist import load_watchlist
-    from flows.store.db import connect, entries
-    from flows.store.outbox import drain
-    from tests.servers import HTTPServer, SMTPServer, respond
-
     smtp, hook = SMTPServer(), HTTPServer()
     hook.routes["/hook"] = respond(b"ok")
     try:
@@ -387,10 +362,6 @@ def test_arabic_seed_alert_leaves_by_email_and_webhook_with_the_arabic_sentence(
 
 
 def test_arabic_seed_alert_on_the_console(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from extractors.watchlist import load_watchlist
-    from flows.store.db import connect
-    from flows.store.outbox import drain
-
     config = _config(tmp_path, None)
     _record_arabic_seed(config)
     capsys.readouterr()
@@ -403,8 +374,6 @@ def test_arabic_seed_alert_on_the_console(tmp_path: Path, capsys: pytest.Capture
 def test_arabic_text_outside_the_single_byte_code_page_matches_the_same() -> None:
     """Arabic text is scanned in cp1256; a text that cp1256 cannot hold (here a ✓) is scanned as
     UTF-8, with the same hits at the same offsets."""
-    import pickle
-
     terms = ("كتائب حزب الله", "سيتم استهداف*", "Kataib Hezbollah")
     text = "قالت وكتائب حزب الله إن القواعد سيتم استهدافها، وقالت Kataib Hezbollah ذلك."
     assert found(text, *terms) == found(text + " ✓", *terms) == ["وكتائب حزب الله", "سيتم استهدافها", "Kataib Hezbollah"]

@@ -24,6 +24,8 @@ class Article(BaseModel):
     paragraphs: list[str] = Field(default_factory=list)
     source: str | None = None
     published: datetime | None = None
+    author: str | None = None  # as the page names it (HTML pages only)
+    language: str | None = None  # the primary language subtag the page declares ("en"), not detected
     url: str | None = None
     path: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
@@ -33,9 +35,12 @@ class Article(BaseModel):
         return "\n".join([self.title, *self.paragraphs])
 
     @cached_property
-    def language(self) -> str:
-        """``ar``, ``en`` or ``und``, detected from the scanned text (extractors/language.py)."""
-        return detect_language(self.text)
+    def detected_language(self) -> str:
+        """``ar``, ``en`` or ``und``, detected from the scanned text (extractors/language.py); the
+        page's declared ``language`` only when the text has no letters. This is what rules
+        (``lang:``), the scan output, alerts and the store use."""
+        found = detect_language(self.text)
+        return self.language or found if found == "und" else found
 
     @property
     def headline(self) -> str:

@@ -21,7 +21,7 @@ from extractors import query as q
 from extractors.article import Article
 from extractors.matcher import Hit
 from extractors.rules import CompiledRule, CompiledWatchlist, evaluate
-from extractors.scan import ScanResult, _Units, article_hits
+from extractors.scan import ScanResult, _outside_unless, _Units, article_hits
 from extractors.watchlist import SEVERITIES
 
 PAGING = ("high", "critical")
@@ -216,6 +216,13 @@ def closest(article: Article, compiled: CompiledWatchlist) -> tuple[str | None, 
             inside = [(h, ls[index]) for h, ls in zip(hits, leaf_sets) if ls[index] and h.start >= start and h.end <= end]
             if not inside:
                 continue
+            silenced: list[str] = []
+            if rule.unless is not None:  # as the scan reads it: the hits of an unless-sentence do not count
+                sentences = [(start, end)] if rule.scope == "sentence" else units.sentences_between(start, end)
+                kept = _outside_unless(rule, inside, sentences, units)
+                if len(kept) < len(inside):
+                    silenced = [f"unless {show(rule.unless)}: holds in a sentence of it"]
+                inside = kept
             held = [_holds(rule, p, inside, norm.lower) for p in positive]
             present = frozenset().union(*(ls for _, ls in inside))
             absent = sum(len(_absent(rule, p, present)) for p in positive)
@@ -224,19 +231,20 @@ def closest(article: Article, compiled: CompiledWatchlist) -> tuple[str | None, 
                 best = rank
                 missing = [_why_not(rule, p, inside) for p, ok in zip(positive, held) if not ok]
                 missing += [f"{show(p)}: present" for p in parts if isinstance(p, q.Not) and not _holds(rule, p, inside, norm.lower)]
+                missing += silenced
                 found = (rule.id, norm.original[norm.to_original(start):norm.to_original(end)], missing)
     return found
 
 
 def _conjuncts(node: q.Node) -> list[q.Node]:
-    """The top-level parts a unit must hold (nested ANDs, as ``unless`` makes, flattened)."""
+    """The top-level parts a unit must hold (nested ANDs flattened)."""
     if isinstance(node, q.And):
         return [p for n in node.operands for p in _conjuncts(n)]
     return [node]
 
 
 def _holds(rule: CompiledRule, part: q.Node, inside: list[tuple[Hit, frozenset[int]]], text: str) -> bool:
-    return evaluate(dataclasses.replace(rule, tree=part), inside, text)[0]
+    return evaluate(rule, inside, text, part)[0]
 
 
 def _why_not(rule: CompiledRule, part: q.Node, inside: list[tuple[Hit, frozenset[int]]]) -> str:

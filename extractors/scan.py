@@ -68,7 +68,7 @@ def scan_article(article: Article, compiled: CompiledWatchlist) -> ScanResult:
             counts[h.label] = counts.get(h.label, 0) + 1  # type: ignore[index]
     units = _Units(norm)
     leaf_sets = list(map(compiled.leaf_sets, hits))
-    language = article.language
+    language = article.detected_language
     alerts = [
         a for i, rule in enumerate(compiled.rules)
         if (rule.lang is None or language in rule.lang) and (a := _fire(i, rule, hits, leaf_sets, units)) is not None

@@ -99,7 +99,7 @@ def monitor(watchlist: str = str(DEFAULT_WATCHLIST), feeds: str = str(DEFAULT_FE
     delivery = str(deliver(config))
     clock.lap("deliver")
     feed_summary, feed_lines = _feed_health(polled)
-    _publish("monitor", stats, delivery, clock.laps, feed_lines)
+    _publish("monitor", stats, delivery, clock.laps, feed_lines, _feedback(config))
     summary = _summary(stats, delivery, clock.laps)
     get_run_logger().info("monitor: %s; feeds: %s (every feed: the monitor-feeds artifact)", summary, feed_summary["by_status"])
     summary["feeds"] = feed_summary
@@ -146,7 +146,7 @@ def backfill(
     details = [f"- {e}" for e in stats.errors[:50]]
     if stats.error_count > len(details):
         details.append(f"- … and {stats.error_count - len(details)} more")
-    _publish("backfill", stats, delivery, clock.laps, details)
+    _publish("backfill", stats, delivery, clock.laps, details, _feedback(config))
     summary = _summary(stats, delivery, clock.laps)
     if dry_run:
         summary["would_alert"] = stats.alert_rows  # what a real run would raise (capped), for the command line
@@ -283,7 +283,17 @@ def _when(at: datetime | None) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%SZ") if at else ""
 
 
-def _publish(kind: str, stats: BatchStats, delivery: str, timings: dict[str, float], details: list[str]) -> None:
+def _feedback(config: Config) -> dict[str, dict[str, int]]:
+    """Analysts' labels per rule so far (``tocsin alerts label``)."""
+    from flows.store.feedback import feedback_counts
+
+    return feedback_counts(connect(config.state_url))
+
+
+def _publish(
+    kind: str, stats: BatchStats, delivery: str, timings: dict[str, float], details: list[str],
+    feedback: dict[str, dict[str, int]],
+) -> None:
     shown = f"the first {len(stats.alert_rows)} of " if len(stats.alert_rows) < stats.alerts else ""
     create_table_artifact(
         key=f"{kind}-alerts", table=stats.alert_rows,
@@ -300,6 +310,12 @@ def _publish(kind: str, stats: BatchStats, delivery: str, timings: dict[str, flo
         f"- delivery: {delivery}",
         "- timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()),
     ]
+    if feedback:
+        lines.append("- analyst feedback (useful/noise): " + ", ".join(f"{r} {c['useful']}/{c['noise']}" for r, c in feedback.items()))
+    create_table_artifact(
+        key=f"{kind}-feedback", table=[{"rule": r, **c} for r, c in feedback.items()],
+        description="Alerts analysts labelled useful or noise (tocsin alerts label), per rule",
+    )
     if details:
         lines += ["", "## Feeds" if kind == "monitor" else "## Problems", *details]
     create_markdown_artifact(key=f"{kind}-summary", markdown="\n".join(lines), description=f"tocsin {kind} summary")

@@ -114,3 +114,31 @@ def test_bad_labels_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFi
 def test_labels_or_feedback_is_required(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status, _, err = _eval(tmp_path, capsys=capsys)
     assert status == 2 and "give a LABELS file or --feedback" in err
+
+
+def test_progress_lines_on_stderr_while_scanning(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import flows.cli.eval as eval_cli
+
+    monkeypatch.setattr(eval_cli, "PROGRESS_EVERY", 0.0)  # a line after every article but the last
+    status, out, err = _eval(tmp_path, str(_corpus(tmp_path)), "--format", "json", capsys=capsys)
+    assert status == 0 and json.loads(out)["articles"] == 6
+    assert err.splitlines() == [f"tocsin: eval: scanned {n}/6 articles" for n in range(1, 6)]
+
+
+def test_an_unreadable_article_is_one_line_and_the_rest_are_scored(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    labels = _corpus(tmp_path)
+    (tmp_path / "articles" / "n3.txt").write_bytes(b"\x00\x01binary")
+    status, out, err = _eval(tmp_path, str(labels), "--format", "json", capsys=capsys)
+    assert status == 1 and json.loads(out)["articles"] == 5
+    assert "n3.txt" in err and "Traceback" not in err
+
+
+def test_a_miss_silenced_by_unless_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    labels = _corpus(tmp_path, {"d1": (True, "Kataib Hezbollah denied a threat to US bases", "Nothing more.")})
+    rule = {"id": "threat", "title": "T", "severity": "critical", "query": "kind:armed-group NEAR/10 lexicon:threat",
+            "unless": "lexicon:denial"}
+    watchlist = write_watchlist(tmp_path, [rule])
+    assert main(["eval", str(labels), "--watchlist", str(watchlist), "--format", "json"]) == 0
+    [miss] = json.loads(capsys.readouterr().out)["misses"]
+    assert miss["rules"] == ["threat"] and miss["sentence"] == "Kataib Hezbollah denied a threat to US bases"
+    assert "unless lexicon:denial: holds in a sentence of it" in miss["missing"]

@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 from extractors.config import ConfigError
-from flows.cli import alerts, backfill, check, eval, init, monitor, scan, serve
+from flows.cli import alerts, backfill, check, eval, extract, init, monitor, scan, serve
 from flows.cli.options import COMMON
 from flows.settings import find_config
 
-COMMANDS = [scan, check, eval, monitor, backfill, serve, alerts, init]
+COMMANDS = [scan, extract, check, eval, monitor, backfill, serve, alerts, init]
 
 DESCRIPTION = """\
 tocsin watches news feeds for the actors you follow and for threat language,

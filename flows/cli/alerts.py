@@ -22,6 +22,13 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--format", choices=["table", "jsonl"], default="table",
                    help="table: one line per alert for people (default); jsonl: every recorded field")
     p.set_defaults(handler=run, optional_config=("watchlist",))
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    label = actions.add_parser("label", help="label an alert useful or noise (tocsin eval --feedback scores on these)",
+                               description="Record an analyst's judgement of an alert in the state store.")
+    label.add_argument("alert", metavar="ALERT_ID", help="the alert's id (first column of `tocsin alerts`) or its key RULE:STORY")
+    label.add_argument("label", choices=["useful", "noise"])
+    label.add_argument("--note", metavar="TEXT", help="why, for whoever tunes the rules")
+    label.set_defaults(handler=run_label)
 
 
 def since_time(value: str, now: datetime | None = None) -> datetime:
@@ -57,10 +64,19 @@ def run(args: argparse.Namespace) -> int:
             continue
         status = ", ".join(f"{d['channel']}: {d['status']}" for d in a["deliveries"]) or "-"
         also = len(a["outlets"]) - 1
-        print(f"{a['created_at'][:19]}  {a['severity']:<8} {a['rule']:<24} {(a['article'].get('source') or '-')[:18]:<18} "
+        print(f"{a['id']:>6}  {a['created_at'][:19]}  {a['severity']:<8} {a['rule']:<24} {(a['article'].get('source') or '-')[:18]:<18} "
               f"{(a['article'].get('title') or '')[:50]:<50} [{status}]" + (f" +{also} outlets" if also > 0 else ""))
     if not rows:
         print("no alerts recorded" + (" that match these filters" if _filtered(args) else ""), file=sys.stderr)
+    return 0
+
+
+def run_label(args: argparse.Namespace) -> int:
+    from flows.store.db import connect
+    from flows.store.feedback import label_alert
+
+    done = label_alert(connect(), args.alert, args.label, args.note)
+    print(f"alert {done['alert']} ({done['key']}) labelled {done['label']}")
     return 0
 
 

@@ -53,7 +53,10 @@ def run(args: argparse.Namespace) -> int:
         from flows.store.db import connect
         from flows.store.feedback import labelled_articles
 
-        pairs, status = labelled_articles(connect()), 0
+        pairs, without_text = labelled_articles(connect())
+        status = 0
+        if without_text:
+            print(f"tocsin: eval: {without_text} labelled alert(s) recorded before article texts were kept, left out", file=sys.stderr)
     else:
         pairs, status = _from_files(args.labels, args.articles)
     if not pairs:
@@ -84,7 +87,7 @@ def _from_files(labels_path: str, paths: list[str]) -> tuple[list[tuple[Label, o
     status, found, unlabelled = 0, {}, 0
     for path, item in read_articles(files):
         if isinstance(item, ArticleError):
-            print(f"tocsin: {item}", file=sys.stderr)
+            print(f"tocsin: {path}: {item}", file=sys.stderr)
             status = 1
         elif item.id in labels and item.id not in found:
             found[item.id] = item
@@ -120,14 +123,13 @@ def _figures(s: Score) -> str:
 
 def table(report: Report) -> str:
     """The report for people: scores, then each false page and miss."""
-    head = f"{'':<28}{'tp':>4} {'fp':>4} {'fn':>4} {'tn':>4}  {'precision':>9} {'recall':>6} {'f1':>6}"
+    head = f"{'tp':>4} {'fp':>4} {'fn':>4} {'tn':>4}  {'precision':>9} {'recall':>6} {'f1':>6}"
     lines = [f"{report.articles} articles, {report.should_page} should page, {report.paged} paged "
-             "(paged = any high or critical alert)", "", head, f"{'paging':<28}{_figures(report.overall)}", "",
-             f"{'rule':<28}{'tp':>4} {'fp':>4} {'fn':>4} {'tn':>4}  {'precision':>9} {'recall':>6} {'f1':>6}"
-             f"  {'severity':<8} {'fired':>5} {'only':>4}"]
+             "(paged = any high or critical alert)", "", f"{'':<28}{head}", f"{'paging':<28}{_figures(report.overall)}", "",
+             f"{'rule':<28}{head}  {'severity':<8} {'fired':>5} {'only':>4}"]
     for r in report.rules:
         lines.append(f"{r.rule[:27]:<28}{_figures(r.score)}  {r.severity + ('' if r.pages else ' *'):<8} {r.fired:>5} {r.only:>4}")
-    lines += ["(* does not page; only = should-page articles no other rule paged)", "", f"{'severity':<28}"]
+    lines += ["(* does not page; only = should-page articles no other rule paged)", "", f"{'alert of severity':<28}{head}"]
     lines += [f"{sev:<28}{_figures(s)}" for sev, s in report.severities.items()]
     for title, findings, label in (("false pages", report.false_pages, "fired"), ("misses", report.misses, "closest")):
         lines += ["", f"{title} ({len(findings)}):"]

@@ -1,4 +1,5 @@
-"""Article files on disk: seed text (.txt), HTML pages (.html, .htm) and JSON lines (.jsonl).
+"""Articles from files on disk: seed text (.txt), HTML pages (.html, .htm) and JSON lines
+(.jsonl); and from a page's address (``fetch_page``, the monitor's article fetch).
 
 ``iter_articles`` walks files and directories and yields, for each article or
 each problem, ``(path, Article)`` or ``(path, ArticleError)``, so a caller can
@@ -8,6 +9,7 @@ files already listed. JSON lines stream one line at a time.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -20,6 +22,7 @@ from extractors.article import Article
 from extractors.errors import ArticleError
 from extractors.html import extract_html
 from extractors.seed import parse_seed
+from flows.ingest.fetch import Fetcher
 
 MAX_ARTICLE_BYTES = 10 * 1024 * 1024
 SUFFIXES = {".txt", ".html", ".htm", ".jsonl"}
@@ -83,6 +86,15 @@ def read_article_file(path: Path) -> Article:
     except UnicodeDecodeError as exc:
         raise ArticleError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
     return parse_seed(text.lstrip("\ufeff"), id=path.stem, path=str(path))
+
+
+async def fetch_page(fetcher: Fetcher, url: str, *, id: str, guard: bool) -> Article:
+    """The article at ``url``, fetched on the hardened path (``guard``: public addresses only) and
+    decoded by its HTTP charset, BOM, ``<meta>`` or detection; raises ``ArticleError``."""
+    got = await fetcher.get(url, guard=guard)
+    if not got.ok:
+        raise ArticleError(got.error or f"HTTP {got.status}")
+    return await asyncio.to_thread(extract_html, got.body, id=id, url=url, content_type=got.headers.get("content-type"))
 
 
 def _read(path: Path) -> bytes:

@@ -24,9 +24,9 @@ from extractors.errors import ArticleError
 from extractors.feedlist import Feed
 from extractors.feedentry import to_article
 from extractors.feedparse import parse_feed
-from extractors.html import extract_html
 from flows.store import feedstate
 from flows.store.entries import known_identities
+from flows.ingest.articles import fetch_page
 from flows.ingest.fetch import Fetcher, Limits
 from flows.settings import allow_private_addresses
 
@@ -167,15 +167,14 @@ async def _with_page(fetcher: Fetcher, feed: Feed, article: Article, result: Fee
     if not article.url or sum(map(len, article.paragraphs)) >= SHORT_SUMMARY:
         return article
     guard = not (feed.allow_private or allow_private_addresses())
-    got = await fetcher.get(article.url or "", guard=guard)
-    if not got.ok:
-        result.warnings.append(f"article {article.url}: {got.error or f'HTTP {got.status}'}")
-        return article
     try:
-        page = await asyncio.to_thread(extract_html, got.body, id=article.id, url=article.url)
+        page = await fetch_page(fetcher, article.url, id=article.id, guard=guard)
     except ArticleError as exc:
         result.warnings.append(f"article {article.url}: {exc}")
         return article
     if sum(map(len, page.paragraphs)) <= sum(map(len, article.paragraphs)):
         return article
-    return Article(**{**article.model_dump(), "paragraphs": page.paragraphs, "published": article.published or page.published})
+    return Article(**{
+        **article.model_dump(), "paragraphs": page.paragraphs, "published": article.published or page.published,
+        "author": article.author or page.author, "language": article.language or page.language,
+    })

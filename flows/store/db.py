@@ -7,6 +7,8 @@ Each table belongs to one module, which is the only code that writes it:
 - ``feeds``: flows/store/feedstate.py (validators, failures, back-off)
 - ``entries``, ``stories``: flows/store/entries.py (one row per feed item, one per story)
 - ``alerts``, ``deliveries``: flows/store/outbox.py (the alert outbox, one delivery row per channel)
+- ``article_texts``: flows/store/entries.py (the text of each entry that raised an alert, to re-scan)
+- ``feedback``: flows/store/feedback.py (analysts' useful/noise labels on alerts)
 """
 
 from __future__ import annotations
@@ -115,6 +117,25 @@ deliveries = sa.Table(
     sa.Column("last_error", sa.Text),
 )
 
+# The article of each entry that raised an alert (``Article`` as JSON), so that ``tocsin eval
+# --feedback`` can re-scan labelled alerts with another watch list.
+article_texts = sa.Table(
+    "article_texts",
+    metadata,
+    sa.Column("entry_id", sa.Integer, sa.ForeignKey("entries.id"), primary_key=True),
+    sa.Column("article", sa.JSON, nullable=False),
+)
+
+# An analyst's label on an alert: ``useful`` or ``noise``; labelling again replaces it.
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("alert_id", sa.Integer, sa.ForeignKey("alerts.id"), primary_key=True),
+    sa.Column("label", sa.String(20), nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("labelled_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 sa.Index("ix_entries_story", entries.c.story_id)
 sa.Index("ix_entries_fingerprint", entries.c.fingerprint)
 ix_stories_first_seen = sa.Index("ix_stories_first_seen", stories.c.first_seen)
@@ -152,6 +173,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (2, lambda conn: ix_stories_first_seen.create(conn, checkfirst=True)),
     (3, _index_recent_stories),
     (5, _entry_language),
+    (6, lambda conn: metadata.create_all(conn, tables=[article_texts, feedback], checkfirst=True)),
 ]
 CURRENT_VERSION = MIGRATIONS[-1][0]
 
@@ -242,12 +264,14 @@ def _file_lock(engine: Engine) -> Iterator[None]:
 
 def _upgrade(conn: Connection) -> None:
     metadata.create_all(conn, checkfirst=True)
-    current = conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
-    if current is None:
-        conn.execute(schema_version.insert().values(version=CURRENT_VERSION))
+    done = set(conn.execute(sa.select(schema_version.c.version)).scalars())
+    if not done:  # a new store: create_all made everything
+        conn.execute(schema_version.insert(), [{"version": v} for v, _ in MIGRATIONS])
         return
+    # Every step not yet recorded, not only those above the highest: versions are assigned to
+    # branches in advance and may land out of order (a store made at 6 still gets 5).
     for version, step in MIGRATIONS:
-        if version > current:
+        if version not in done:
             step(conn)
             conn.execute(schema_version.insert().values(version=version))
 

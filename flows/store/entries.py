@@ -30,7 +30,7 @@ from extractors.article import Article
 from extractors.fingerprint import band_keys, content_fingerprint, from_bytes, most_similar, signature, to_bytes
 from extractors.scan import AlertResult, ScanResult
 from flows.store import outbox
-from flows.store.db import entries, in_chunks, stories, story_bands, upsert, writing
+from flows.store.db import article_texts, entries, in_chunks, stories, story_bands, upsert, writing
 
 STORY_WINDOW = timedelta(days=7)
 BAND_LIST = 5000  # band keys per IN (...) list: a batch of 500 new articles has 21,000
@@ -102,6 +102,10 @@ def _record(
             requests.append(outbox.Request(alert.model_dump(mode="json"), item.article, story_id, new.entry_id, channels_for(alert.rule)))
             owners.append((new, alert))
     alert_ids = outbox.enqueue_many(conn, requests, now)
+    texts = [{"entry_id": n.entry_id, "article": items[n.position].article.model_dump(mode="json")}
+             for n in fresh if items[n.position].result.alerts]
+    if texts:  # kept so that labelled alerts can be re-scanned (tocsin eval --feedback)
+        conn.execute(article_texts.insert(), texts)
     outbox.add_outlets(conn, [(int(n.story), items[n.position].article) for n in fresh if not n.new_story], now)  # type: ignore[call-overload]
     fired: dict[int, list[tuple[int, AlertResult]]] = {}
     for (new, alert), alert_id in zip(owners, alert_ids):
@@ -124,7 +128,7 @@ def _insert_entries(conn: Connection, items: list[Item], fingerprint_of: list[st
     fingerprints = {key: fingerprint_of[p] for key, p in first.items()}
     rows = [
         {"feed_id": key[0], "identity": key[1], "url": a.url, "title": a.headline, "source": a.source,
-         "published": a.published, "language": a.language, "first_seen": now, "fingerprint": fingerprints[key], "story_id": None}
+         "published": a.published, "language": a.detected_language, "first_seen": now, "fingerprint": fingerprints[key], "story_id": None}
         for key, p in first.items()
         for a in [items[p].article]
     ]

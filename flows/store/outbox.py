@@ -109,7 +109,7 @@ def add_outlets(conn: Connection, joined: list[tuple[int, Article]], now: dateti
 def _payload(r: Request) -> dict[str, Any]:
     a = r.article
     published = a.published.isoformat() if a.published else None
-    return {**r.alert, "article": {"id": a.id, "title": a.title, "url": a.url, "source": a.source, "published": published, "language": a.language}, "key": r.key}
+    return {**r.alert, "article": {"id": a.id, "title": a.title, "url": a.url, "source": a.source, "published": published, "language": a.detected_language}, "key": r.key}
 
 
 _SET_OUTLETS = alerts.update().where(alerts.c.id == sa.bindparam("alert_id")).values(
@@ -374,7 +374,7 @@ def list_alerts(
                 .where(deliveries.c.alert_id == row.id).order_by(deliveries.c.channel)
             ).all()
             out.append({
-                **row.payload, "outlets": row.outlets, "created_at": _aware(row.created_at).isoformat(),
+                **row.payload, "id": row.id, "outlets": row.outlets, "created_at": _aware(row.created_at).isoformat(),
                 "deliveries": [{"channel": c, "status": s, "attempts": a, "last_error": e} for c, s, a, e in status],
             })
             if len(out) >= limit:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 _SINGLE_QUOTES = "\u2018\u2019\u201a\u201b\u2032\u02bc\u02b9\u0060\u00b4"
@@ -64,13 +63,11 @@ _SPACE_RUN = re.compile(r" {2,}")
 # holds a space, else nothing; a run of two or more spaces becomes one. (Spelled to start with a
 # character class, which lets the regex engine skip ahead to candidates.)
 _SQUEEZE = re.compile(f"[ {_ARABIC_DROPPED}](?:(?<=[{_ARABIC_DROPPED}])[ {_ARABIC_DROPPED}]*|[ {_ARABIC_DROPPED}]+)")
-# The same, over the Arabic single-byte code page (cp1256): a bytes pattern scans several times
-# faster than a str one, and its offsets are the text's, one byte per character. Only the marks
-# cp1256 holds (tashkeel, tatweel) are in it: a text with another mark cannot be encoded and
-# takes the str pattern.
-_CP1256_MARKS = "".join(c for c in map(chr, range(0x0600, 0x0700)) if _HAS_DROPPED.match(c) and c.encode("cp1256", "ignore"))
-_CP1256_DROPPED = re.escape(_CP1256_MARKS.encode("cp1256"))
-_SQUEEZE_BYTES = re.compile(b"[ " + _CP1256_DROPPED + b"](?:(?<=[" + _CP1256_DROPPED + b"])[ " + _CP1256_DROPPED + b"]*|[ " + _CP1256_DROPPED + b"]+)")
+# Faster, where the text fits the Arabic single-byte code page (cp1256, which holds tashkeel and
+# tatweel): its bytes are the text's offsets, and ``bytes.find`` finds each mark at C speed.
+_MARK_BYTES = "".join(c for c in map(chr, range(0x0600, 0x0700)) if _HAS_DROPPED.match(c)).encode("cp1256", "ignore")
+_NOT_MARK_BYTES = bytes(b for b in range(256) if b not in _MARK_BYTES)
+_SPACE_OR_MARK = frozenset(" " + _MARK_BYTES.decode("cp1256"))
 # str.translate looks every non-ASCII character up in the table one by one; for non-ASCII text,
 # replacing only the mapped characters that occur is several times faster.
 _MAPPED = tuple(map(chr, _TABLE))
@@ -85,11 +82,37 @@ def _translate(text: str) -> str:
     return text
 
 
-def _squeezed(cased: str) -> Iterator[re.Match[str] | re.Match[bytes]]:
+def _squeezed(cased: str) -> list[tuple[int, int]]:
+    """The spans ``_SQUEEZE`` matches in ``cased``."""
     try:
-        return _SQUEEZE_BYTES.finditer(cased.encode("cp1256"))
+        data = cased.encode("cp1256")
     except UnicodeEncodeError:
-        return _SQUEEZE.finditer(cased)
+        return [m.span() for m in _SQUEEZE.finditer(cased)]
+    marks = []
+    for byte in set(data.translate(None, _NOT_MARK_BYTES)):
+        i = data.find(byte)
+        while i != -1:
+            marks.append(i)
+            i = data.find(byte, i + 1)
+    runs: list[tuple[int, int]] = []
+    n = len(cased)
+    for i in sorted(marks):  # each mark's run of spaces and marks, once
+        if runs and i < runs[-1][1]:
+            continue
+        a, b = i, i + 1
+        while a and cased[a - 1] == " ":
+            a -= 1
+        while b < n and cased[b] in _SPACE_OR_MARK:
+            b += 1
+        runs.append((a, b))
+    if "  " in cased:  # and the runs of spaces alone
+        starts = [a for a, _ in runs]
+        for m in _SPACE_RUN.finditer(cased):
+            k = bisect_right(starts, m.start()) - 1
+            if k < 0 or runs[k][1] < m.end():
+                runs.append(m.span())
+        runs.sort()
+    return runs
 
 
 @dataclass(frozen=True)
@@ -164,8 +187,7 @@ def _squeeze(original: str, cased: str, lower: str) -> Normalized:
     """Drop the Arabic marks and fold space runs (``_SQUEEZE``), keeping the offset map."""
     starts, origins, parts_c, parts_l = [0], [0], [], []
     pos = removed = 0
-    for m in _squeezed(cased):
-        a, b = m.span()
+    for a, b in _squeezed(cased):
         space = cased.find(" ", a, b)
         parts_c.append(cased[pos:a])
         parts_l.append(lower[pos:a])

@@ -22,7 +22,7 @@ class Feed(BaseModel):
     url: str
     fetch_article: bool = False
     allow_private: bool = False
-    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")  # what the outlet publishes in (informative)
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")  # what the outlet publishes in: the declared language of items that give none
 
     @field_validator("id")
     @classmethod

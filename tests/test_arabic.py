@@ -394,3 +394,26 @@ def test_fast_mark_search_agrees_with_the_pattern() -> None:
     for _ in range(20000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
         assert n._squeezed(text) == [m.span() for m in n._SQUEEZE.finditer(text)], repr(text)
+
+
+def test_an_arabic_feed_is_polled_and_its_language_stands_for_items_without_letters(tmp_path: Path) -> None:
+    from extractors.feedlist import Feed
+    from flows.ingest.feeds import poll_feeds_sync
+    from flows.ingest.fetch import Limits
+    from tests import feeds_fixtures as fx
+    from tests.feedserver import FeedServer, respond
+
+    server = FeedServer()
+    try:
+        server.routes["/ar"] = respond(fx.rss([
+            {"title": "كتائب حزب الله تتوعد القوات الأمريكية", "guid": "g1", "summary": "توعدت كتائب حزب الله القوات الأمريكية برد قاس."},
+            {"title": "١٢ / ٢٠٢٦", "guid": "g2"},
+        ]), headers={"Content-Type": "application/rss+xml"})
+        feed = Feed(id="ar", name="وكالة الاختبار", url=server.url + "/ar", language="ar")
+        limits = Limits(total_timeout=1.0, read_timeout=0.5, max_bytes=1024 * 1024, max_redirects=3)
+        report = poll_feeds_sync([feed], connect(f"sqlite:///{tmp_path / 'state.db'}"), limits=limits)
+    finally:
+        server.close()
+    by_guid = {i.identity.rsplit("/", 1)[-1]: i.article for i in report.items}
+    assert (by_guid["g1"].language, by_guid["g1"].detected_language) == ("ar", "ar")
+    assert (by_guid["g2"].language, by_guid["g2"].detected_language) == ("ar", "ar")  # no letters: the feed's word

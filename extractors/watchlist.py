@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple
+from urllib.parse import quote
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints, ValidationError
 
@@ -201,8 +202,25 @@ def _expand_channels(doc: Document) -> list[str]:
         for var in _VAR.findall(url):
             if var not in os.environ:
                 errors.append(doc.error(["channels", name], f"channel {name!r}: environment variable {var} is not set"))
-        channels[name] = _VAR.sub(lambda m: os.environ.get(m[1], ""), url)
+        channels[name] = _expand(url)
     return errors
+
+
+def _expand(url: str) -> str:
+    """``${VAR}`` replaced from the environment. A variable in the user:password part or the
+    query of a URL (a password, a token) is percent-encoded there, so ``@ / : # ? &`` in its
+    value cannot change how the URL parses; elsewhere (a whole URL, a host, a path) it is used as is."""
+    scheme_end = url.find("://")
+    authority_end = min((i for i in (url.find("/", scheme_end + 3), url.find("?", scheme_end + 3)) if i >= 0), default=len(url))
+    userinfo_end = url.rfind("@", 0, authority_end) if scheme_end >= 0 else -1
+    query_start = url.find("?", scheme_end + 3) if scheme_end >= 0 else -1
+
+    def value(m: re.Match[str]) -> str:
+        raw = os.environ.get(m[1], "")
+        in_userinfo = scheme_end + 3 <= m.start() < userinfo_end
+        return quote(raw, safe="") if in_userinfo or 0 <= query_start < m.start() else raw
+
+    return _VAR.sub(value, url)
 
 
 def _cross_check(doc: Document, wl: _Parts) -> list[str]:

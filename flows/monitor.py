@@ -26,6 +26,7 @@ from prefect.states import Failed, State
 
 from extractors.feedlist import load_feeds
 from extractors.watchlist import SEVERITIES
+from flows.deliver import messages
 from flows.store import outbox
 from flows import settings
 from flows.ingest.articles import iter_article_paths
@@ -143,7 +144,7 @@ def backfill(
     clock.lap("scan, record and deliver")
     clock.laps["work in tasks"] = stats.seconds
     delivery = "dry run: nothing recorded or delivered" if dry_run else str(delivered)
-    details = [f"- {e}" for e in stats.errors[:50]]
+    details = [f"- {messages.md(e)}" for e in stats.errors[:50]]
     if stats.error_count > len(details):
         details.append(f"- … and {stats.error_count - len(details)} more")
     _publish("backfill", stats, delivery, clock.laps, details, _feedback(config))
@@ -264,7 +265,7 @@ def _feed_health(polled: Any) -> tuple[dict[str, Any], list[str]]:
     lines = [
         f"- {len(results)} polled, {len(failed)} failed, {len(polled.items)} new items"
         + (f"; {len(skipped)} skipped in back-off" if skipped else ""),
-        *(f"- `{r.feed_id}`: {r.status}" + (f" — {r.reason}" if r.reason else "") for r in attention[:SHOWN_FEEDS]),
+        *(f"- `{r.feed_id}`: {r.status}" + (f" — {messages.md(r.reason)}" if r.reason else "") for r in attention[:SHOWN_FEEDS]),
     ]
     if len(attention) > SHOWN_FEEDS:
         lines.append(f"- … and {len(attention) - SHOWN_FEEDS} more: see the monitor-feeds artifact")
@@ -295,8 +296,8 @@ def _publish(
     feedback: dict[str, dict[str, int]],
 ) -> None:
     shown = f"the first {len(stats.alert_rows)} of " if len(stats.alert_rows) < stats.alerts else ""
-    create_table_artifact(
-        key=f"{kind}-alerts", table=stats.alert_rows,
+    create_markdown_artifact(
+        key=f"{kind}-alerts", markdown=messages.alert_table(stats.alert_rows),
         description=f"Alerts raised by this {kind} run: {shown}{stats.alerts}" if stats.alerts else f"No alerts raised by this {kind} run",
     )
     by_rank = sorted(stats.alerts_by_severity.items(), key=lambda kv: -SEVERITIES.index(kv[0]))
@@ -307,7 +308,7 @@ def _publish(
         + (f"; skipped (before --since): {stats.skipped}" if stats.skipped else "")
         + (f"; unreadable: {stats.error_count}" if stats.error_count else ""),
         f"- alerts by severity: {severities}",
-        f"- delivery: {delivery}",
+        f"- delivery: {messages.md(delivery)}",
         "- timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()),
     ]
     if feedback:

@@ -22,6 +22,7 @@ from extractors.rules import CompiledWatchlist
 from extractors.scan import scan_article
 from extractors.watchlist import Watchlist
 from flows.ingest.articles import read_articles
+from flows.deliver import messages
 from flows.deliver.channels import channels_for
 from flows.compiled import load_compiled
 from flows.store.db import connect
@@ -102,14 +103,14 @@ def process_batch(
         recorded = [(r.item, r.new_alerts) for r in results if r.new]
         stats.new_stories = sum(r.new_story for r in results)
     stats.new_articles = len(recorded)
+    names = {a.id: a.name for a in watchlist.actors}
     for item, alerts in recorded:
         for alert in alerts:
             stats.alerts_by_severity[alert.severity] += 1
             if len(stats.alert_rows) < MAX_ALERT_ROWS:
-                stats.alert_rows.append({
-                    "rule": alert.rule, "severity": alert.severity, "actors": ", ".join(alert.actors),
-                    "outlet": item.article.source or "", "link": item.article.url or item.article.path or "",
-                })
+                stats.alert_rows.append(messages.table_row(messages.named(
+                    {**alert.model_dump(), "article": {"title": item.article.title, "url": item.article.url, "source": item.article.source}},
+                    names)))
     return stats
 
 

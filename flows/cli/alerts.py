@@ -62,10 +62,7 @@ def run(args: argparse.Namespace) -> int:
         if args.format == "jsonl":
             print(json.dumps(a, default=str))
             continue
-        status = ", ".join(f"{d['channel']}: {d['status']}" for d in a["deliveries"]) or "-"
-        also = len(a["outlets"]) - 1
-        print(f"{a['id']:>6}  {a['created_at'][:19]}  {a['severity']:<8} {a['rule']:<24} {(a['article'].get('source') or '-')[:18]:<18} "
-              f"{(a['article'].get('title') or '')[:50]:<50} [{status}]" + (f" +{also} outlets" if also > 0 else ""))
+        print(_line(a))
     if not rows:
         print("no alerts recorded" + (" that match these filters" if _filtered(args) else ""), file=sys.stderr)
     return 0
@@ -78,6 +75,21 @@ def run_label(args: argparse.Namespace) -> int:
     done = label_alert(connect(), args.alert, args.label, args.note)
     print(f"alert {done['alert']} ({done['key']}) labelled {done['label']}")
     return 0
+
+
+def _line(a: dict) -> str:  # type: ignore[type-arg]
+    """One table line; article text goes through the console escaper (no terminal escapes), and
+    a delivery that has not gone out shows why (the stored error is already redacted)."""
+    from flows.deliver.messages import text
+
+    def delivery(d: dict) -> str:  # type: ignore[type-arg]
+        why = f" ({text(d['last_error'][:80])})" if d.get("last_error") and d["status"] != "sent" else ""
+        return f"{text(d['channel'])}: {d['status']}{why}"
+
+    status = ", ".join(delivery(d) for d in a["deliveries"]) or "-"
+    also = len(a["outlets"]) - 1
+    return (f"{a['id']:>6}  {a['created_at'][:19]}  {a['severity']:<8} {text(a['rule']):<24} {text((a['article'].get('source') or '-')[:18]):<18} "
+            f"{text((a['article'].get('title') or '')[:50]):<50} [{status}]" + (f" +{also} outlets" if also > 0 else ""))
 
 
 def _filtered(args: argparse.Namespace) -> bool:

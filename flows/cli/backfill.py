@@ -30,10 +30,11 @@ def _iso_date(value: str) -> datetime:
 def _print_would_alert(rows: list[dict], total: int) -> None:
     """A dry run's alerts, most severe first, one line each."""
     from extractors.watchlist import SEVERITIES
+    from flows.deliver.messages import text
 
     print(f"dry run: {total} alert{'s' if total != 1 else ''} would be raised" + (f" (the first {len(rows)} listed)" if len(rows) < total else "") + (":" if rows else ""))
     for row in sorted(rows, key=lambda r: -SEVERITIES.index(r.get("severity", "info"))):
-        print(f"  {row.get('severity', ''):<8} {row.get('rule', ''):<28} {row.get('outlet') or '-'}  {row.get('link', '')}")
+        print(f"  {row.get('severity', ''):<8} {row.get('rule', ''):<28} {text(row.get('outlet') or '-')}  {text(row.get('headline', ''))}  {row.get('link', '')}")
 
 
 def run(args: argparse.Namespace) -> int:

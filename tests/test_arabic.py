@@ -332,13 +332,15 @@ def _record_arabic_seed(config: Config) -> BatchStats:
     return process_batch(config, [("feed-ar", "ar-1", seed)])
 
 
-def test_arabic_seed_alert_leaves_by_email_and_webhook_with_the_arabic_sentence(tmp_path: Path) -> None:
+def test_arabic_seed_alert_leaves_by_slack_email_and_webhook_with_the_arabic_sentence(tmp_path: Path) -> None:
     smtp, hook = SMTPServer(), HTTPServer()
     hook.routes["/hook"] = respond(b"ok")
+    hook.routes["/slack"] = respond(b"ok")
     try:
         config = _config(tmp_path, {
             "mail": f"mailto://127.0.0.1:{smtp.port}?from=tocsin@example.org&to=analyst@example.org&mode=insecure",
             "hook": f"json://127.0.0.1:{hook.url.rsplit(':', 1)[1]}/hook",
+            "slack": f"slack+{hook.url}/slack",  # a Slack-compatible incoming webhook on 127.0.0.1
         })
         stats = _record_arabic_seed(config)
         assert stats.alerts_by_severity.get("high", 0) >= 1
@@ -353,7 +355,10 @@ def test_arabic_seed_alert_leaves_by_email_and_webhook_with_the_arabic_sentence(
             if subject.startswith("[HIGH]") and "القوات المدعومة من إيران" in subject:  # the Arabic headline
                 high.append(parts)
         assert any(KEY_SENTENCE in p["text/html"] and KEY_SENTENCE in p["text/plain"] for p in high)
-        posted = [json.loads(p["message"]) for p in hook.posted_json("/hook")]
+        slack = [json.loads(body) for m, p, _, body in hook.requests if m == "POST" and p == "/slack"]
+        high = [json.dumps(s, ensure_ascii=False) for s in slack if s["text"].startswith("🟠 *HIGH*")]
+        assert any(f"*{KEY_SENTENCE}*" in h and "*تنسيقية المقاومة العراقية*" in h for h in high)  # the evidence, terms in bold
+        posted = hook.posted_json("/hook")  # the alert objects themselves
         [threat] = [a for a in posted if a["rule"] == "armed-group-threat"]
         assert threat["article"]["language"] == "ar"
         assert any(KEY_SENTENCE in e["text"] for e in threat["evidence"])
@@ -368,7 +373,7 @@ def test_arabic_seed_alert_on_the_console(tmp_path: Path, capsys: pytest.Capture
     capsys.readouterr()
     drain(connect(config.state_url), load_watchlist(config.watchlist))
     blocks = capsys.readouterr().out.split("\n\n")  # the default channel prints one block per alert
-    high = [b for b in blocks if b.startswith("[HIGH]") and "القوات المدعومة من إيران" in b.splitlines()[0]]
+    high = [b for b in blocks if b.startswith("[HIGH]") and "القوات المدعومة من إيران" in b]  # the Arabic headline
     assert any(KEY_SENTENCE in b and "تنسيقية المقاومة العراقية" in b for b in high)
 
 

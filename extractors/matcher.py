@@ -171,8 +171,8 @@ class Matcher:
                 if not text.startswith(literal, start):
                     continue
                 begin = start if clitics is None else clitic_start(text, start, clitics)
-                if begin is None:
-                    continue
+                if begin is None or (clitics is not None and begin and not _starts_word(text, begin)):
+                    continue  # (an apostrophe between letters joins words: iran'حزب is one word)
                 if tail is None:
                     end = stop - 2
                 else:

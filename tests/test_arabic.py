@@ -130,6 +130,8 @@ def test_proclitic_before_the_first_word_is_a_mention(text: str, hit: str) -> No
         ("مزحزب الله", "other letters are part of the word"),
         ("حزب والله", "nothing is stripped before a later word"),
         ("حزب اللهم", "nothing is added after the last word"),
+        ("iran'حزب الله", "an apostrophe between letters joins two words into one"),
+        ("iran'وحزب الله", "the same with a proclitic"),
     ],
 )
 def test_not_a_mention(text: str, why: str) -> None:

@@ -424,3 +424,40 @@ def test_an_arabic_feed_is_polled_and_its_language_stands_for_items_without_lett
     by_guid = {i.identity.rsplit("/", 1)[-1]: i.article for i in report.items}
     assert (by_guid["g1"].language, by_guid["g1"].detected_language) == ("ar", "ar")
     assert (by_guid["g2"].language, by_guid["g2"].detected_language) == ("ar", "ar")  # no letters: the feed's word
+
+
+def _reference(text: str, alias: str) -> list[tuple[int, int]]:
+    """The proclitic rule of docs/arabic.md written plainly over words: the alias's words in a row,
+    one space apart, the first one carrying an allowed prefix."""
+    from extractors.matcher import WORD
+
+    norm = normalize(text).lower
+    words = [(m.start(), m.end(), m.group()) for m in WORD.finditer(norm)]
+    first, *rest = alias.split(" ")
+    if first.startswith("ال"):
+        forms = [(c + p + first) for c in ("", "و", "ف") for p in ("", "ب", "ك")] + [c + "لل" + first[2:] for c in ("", "و", "ف")]
+    else:
+        forms = [c + p + first for c in ("", "و", "ف") for p in ("", "ب", "ك", "ل")]
+    found = []
+    for i, (start, end, word) in enumerate(words):
+        if word not in forms or i + len(rest) >= len(words) + (0 if rest else 1):
+            continue
+        following = words[i + 1 : i + 1 + len(rest)]
+        if [w for _, _, w in following] == rest and all(
+            norm[a_end:b_start] == " " for (_, a_end, _), (b_start, _, _) in zip(words[i : i + len(rest)], following)
+        ):
+            found.append((start, following[-1][1] if following else end))
+    return found
+
+
+def test_proclitic_matching_agrees_with_a_plain_reference_on_random_text() -> None:
+    import random
+
+    rng = random.Random(7)
+    pieces = ["حزب", "الله", "الحزب", "و", "ف", "ب", "ك", "ل", "لل", "ال", "ي", "ه", " ", " ", " ", "، ", ". ", "'", "\n", "x"]
+    for alias in ("حزب", "حزب الله", "الحزب", "الحزب الله"):
+        matcher = Matcher([(alias, False, alias, "g")])
+        for _ in range(3000):
+            text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 10)))
+            got = [(h.start, h.end) for h in matcher.find(normalize(text))]
+            assert got == _reference(text, alias), (alias, text)

@@ -192,12 +192,16 @@ class Matcher:
 
 def _compile_single_byte(keys: list[str], patterns: list[tuple[_Pattern, ...]]) -> hyperscan.Database | None:
     """The database for Arabic text in cp1256. A key without a leading space (an Arabic term) is
-    framed here once per proclitic it allows (" " + prefix + key), so that every raw hit starts a
-    word, as in English: no hit inside a word reaches the checks. Variant ``j`` of key ``k`` has
-    the id ``k + j * len(keys)``."""
+    entered here framed by a space where it may stand alone, and after each letter an allowed
+    proclitic ends with (" " + key, "و" + key, "ل" + key …): a raw hit inside a word must then
+    follow a proclitic letter, and few do; the checks read the rest of the prefix. Variant ``j``
+    of key ``k`` has the id ``k + j * len(keys)``."""
     ids, expressions = [], []
     for k, key in enumerate(keys):
-        forms = [key] if key.startswith(" ") else [" " + p + key for p in sorted(patterns[k][0].clitics or ("",))]
+        allowed = patterns[k][0].clitics or frozenset([""])
+        forms = [key] if key.startswith(" ") else [
+            *([" " + key] if "" in allowed else []), *(last + key for last in sorted({p[-1] for p in allowed if p}))
+        ]
         for j, form in enumerate(forms):
             try:
                 expressions.append(form.encode(_SINGLE_BYTE))

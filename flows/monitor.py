@@ -8,6 +8,7 @@ Overlapping runs cannot page twice: the outbox keys alerts by rule and story.
 from __future__ import annotations
 
 import glob
+import logging
 import sys
 import time
 from collections import Counter, deque
@@ -38,6 +39,7 @@ ARTICLE_BATCH = 200
 FILE_CHUNK = 2000  # files per task: a Prefect task on Dask costs ~75 ms, so a chunk must carry seconds of work
 LAST_SPLIT = 8  # pieces the last chunk is cut into
 DELIVER_EVERY = 20.0  # seconds between deliveries during a backfill
+SHOWN_ERRORS = 50  # unreadable files named in a backfill's summary
 WINDOW = 16  # chunks in flight at once: enough to keep many workers busy, few enough to bound memory
 
 
@@ -97,14 +99,15 @@ def monitor(watchlist: str = str(DEFAULT_WATCHLIST), feeds: str = str(DEFAULT_FE
     for start in range(0, len(items), ARTICLE_BATCH):
         stats.add(scan_and_record(config, items[start : start + ARTICLE_BATCH]))
     clock.lap("scan and record")
-    delivery = str(deliver(config))
+    report = deliver(config)
+    delivery = str(report)
     clock.lap("deliver")
     feed_summary, feed_lines = _feed_health(polled)
     _publish("monitor", stats, delivery, clock.laps, feed_lines, _feedback(config))
     summary = _summary(stats, delivery, clock.laps)
     get_run_logger().info("monitor: %s; feeds: %s (every feed: the monitor-feeds artifact)", summary, feed_summary["by_status"])
     summary["feeds"] = feed_summary
-    return summary
+    return _outcome("monitor", summary, _no_feed_read(feed_summary) + _failed_deliveries(report))
 
 
 @flow(name="backfill", task_runner=ThreadPoolTaskRunner(max_workers=1))
@@ -131,6 +134,7 @@ def backfill(
         # The alerts go out while the next chunks are scanned, not all at the end; every
         # DELIVER_EVERY seconds, as each delivery is a task run, which costs its own time.
         if not dry_run and (not in_flight or time.monotonic() - last_delivery >= DELIVER_EVERY):
+            bar.end_line()  # the alerts a channel prints start on a line of their own
             delivered.add(deliver(config))
             last_delivery = time.monotonic()
 
@@ -144,15 +148,61 @@ def backfill(
     clock.lap("scan, record and deliver")
     clock.laps["work in tasks"] = stats.seconds
     delivery = "dry run: nothing recorded or delivered" if dry_run else str(delivered)
-    details = [f"- {messages.md(e)}" for e in stats.errors[:50]]
+    details = [f"- {messages.md(e)}" for e in stats.errors[:SHOWN_ERRORS]]
     if stats.error_count > len(details):
         details.append(f"- … and {stats.error_count - len(details)} more")
     _publish("backfill", stats, delivery, clock.laps, details, _feedback(config))
     summary = _summary(stats, delivery, clock.laps)
+    get_run_logger().info("backfill: %s", summary)
+    summary["unreadable"] = stats.errors[:SHOWN_ERRORS]  # "path: reason", for the command line
     if dry_run:
         summary["would_alert"] = stats.alert_rows  # what a real run would raise (capped), for the command line
-    get_run_logger().info("backfill: %s", summary)
-    return summary
+    return _outcome("backfill", summary, _failed_deliveries(delivered))
+
+
+def _no_feed_read(feeds: dict[str, Any]) -> list[str]:
+    """Every feed failed (or waits in back-off after failing): the monitor sees nothing."""
+    by_status = feeds["by_status"]
+    if feeds["polled"] and set(by_status) <= {"failed", "skipped-backoff"}:
+        return [f"no feed could be read ({feeds['polled']} feeds: {dict(by_status)})"]
+    return []
+
+
+def _failed_deliveries(report: outbox.DeliveryReport) -> list[str]:
+    return [f"delivery to {channel} failed: {reason}" for channel, reason in report.failed.items()]
+
+
+class RunFailed(Exception):
+    """The exception of a run that did its work but must show red (no feed read, a delivery
+    failed); it carries the run's summary, so the command line can still print it."""
+
+    def __init__(self, message: str, summary: dict[str, Any]) -> None:
+        super().__init__(message, summary)
+        self.message, self.summary = message, summary
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def summary_of(state: State) -> dict[str, Any] | None:
+    """A finished run's summary, whether it completed or failed with :class:`RunFailed`."""
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, RunFailed):
+        return result.summary
+    return result if isinstance(result, dict) else None
+
+
+def _outcome(kind: str, summary: dict[str, Any], problems: list[str]) -> Any:
+    """The summary, or a Failed state carrying it: a run that read no feed or failed to deliver
+    an alert is red in the UI, fires Prefect's flow-run-failed events and automations, and makes
+    the CLI exit 1. Everything it did get done (alerts recorded, artifacts) stands; undelivered
+    alerts stay in the outbox for the next run."""
+    if not problems:
+        return summary
+    summary["problems"] = problems
+    message = "; ".join(problems)
+    get_run_logger().error("%s run failed: %s", kind, message)
+    return Failed(message=message, data=RunFailed(message, summary))
 
 
 def dask_runner(address: str, workers: int = 2) -> Any:
@@ -195,21 +245,35 @@ class _Clock:
 
 
 class _Progress:
-    """One self-rewriting line on stderr (when asked, e.g. on a terminal)."""
+    """One self-rewriting line on stderr (when asked, e.g. on a terminal). Other output must
+    not run into it: it is ended before a delivery (a console channel prints alerts), and
+    the per-task "Finished" log lines are not shown while it is."""
 
     def __init__(self, show: bool) -> None:
-        self.show_it, self.started = show, time.perf_counter()
+        self.show_it, self.started, self.open = show, time.perf_counter(), False
+        self.task_logs = logging.getLogger("prefect.task_runs")
+        self.task_level = self.task_logs.level
+        if show:
+            self.task_logs.setLevel(logging.WARNING)
 
     def show(self, stats: BatchStats) -> None:
         if self.show_it:
             rate = stats.articles / max(time.perf_counter() - self.started, 1e-9)
-            sys.stderr.write(f"\r{stats.articles:,} articles ({rate:,.0f}/s), {stats.new_articles:,} new, "
-                             f"{stats.alerts:,} alerts, {stats.skipped:,} skipped, {stats.error_count:,} errors ")
+            sys.stderr.write(f"\r\033[K{stats.articles:,} articles ({rate:,.0f}/s), {stats.new_articles:,} new, "
+                             f"{stats.alerts:,} alerts, {stats.skipped:,} skipped, {stats.error_count:,} errors")
             sys.stderr.flush()
+            self.open = True
+
+    def end_line(self) -> None:
+        if self.open:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+            self.open = False
 
     def close(self) -> None:
+        self.end_line()
         if self.show_it:
-            sys.stderr.write("\n")
+            self.task_logs.setLevel(self.task_level)
 
 
 def _chunks(path: str, size: int) -> Iterator[list[str]]:
@@ -297,7 +361,7 @@ def _publish(
 ) -> None:
     shown = f"the first {len(stats.alert_rows)} of " if len(stats.alert_rows) < stats.alerts else ""
     create_markdown_artifact(
-        key=f"{kind}-alerts", markdown=messages.alert_table(stats.alert_rows),
+        key=f"{kind}-alerts", markdown=messages.alert_list(stats.alert_rows),
         description=f"Alerts raised by this {kind} run: {shown}{stats.alerts}" if stats.alerts else f"No alerts raised by this {kind} run",
     )
     by_rank = sorted(stats.alerts_by_severity.items(), key=lambda kv: -SEVERITIES.index(kv[0]))

@@ -1,60 +1,53 @@
 """`tocsin serve`: the monitor as a scheduled Prefect deployment, with no setup.
 
-With ``PREFECT_API_URL`` set, it serves against that server. Without it, it
-starts a local Prefect server (SQLite under ``PREFECT_HOME``) in its own
-process group on a free loopback port, waits until it is healthy, and stops it
-on exit — Ctrl-C, SIGTERM, or an error — so nothing is left behind.
+The Prefect API comes from :mod:`flows.prefect_server` (``PREFECT_API_URL``, else a
+local server with the UI on a stable port). A stop never disables the schedule:
+
+- on SIGTERM or SIGINT (what systemd, docker and Ctrl-C send) the runner stops polling
+  and cancels its in-flight run through the API, which frees the deployment's
+  concurrency slot; then the server stops and ``tocsin: stopped`` is printed;
+- at start, runs of the served deployment still Pending/Running/Cancelling are from a
+  ``tocsin serve`` that is gone (killed, or stopped with its server) — one serve per
+  deployment — and are marked Crashed, which frees their slot too.
 """
 
 from __future__ import annotations
 
-import os
+import asyncio
 import signal
-import socket
-import subprocess
 import sys
-import time
-from contextlib import contextmanager
-from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
-import httpx
-
-from flows.settings import tocsin_home
-
-SERVER_START_TIMEOUT = 120.0
+DEPLOYMENT = "tocsin-monitor"
+IN_FLIGHT = ("PENDING", "RUNNING", "CANCELLING")
 
 
-def serve(*, watchlist: str, feeds: str, every: int = 600, cron: str | None = None) -> int:
-    """Serve the ``monitor`` deployment every ``every`` seconds (or on ``cron``) until stopped."""
-    schedule = {"cron": _cron(cron)} if cron else {"interval": every}
+def serve(*, watchlist: str, feeds: str, every: int = 600, cron: str | None = None, port: int = 4200) -> int:
+    """Serve the ``monitor`` deployment every ``every`` seconds (or on ``cron``) until stopped;
+    the first run starts at once."""
     if not cron and every < 1:
         raise ValueError(f"--every must be at least 1 second, not {every}")
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        with _prefect_api() as api:
-            from prefect import serve as prefect_serve
-            from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
-            from prefect.settings import PREFECT_API_URL, temporary_settings
+    schedule = {"cron": _cron(cron)} if cron else {"interval": every}
+    from flows.prefect_server import prefect_api
 
-            from flows.monitor import monitor
+    with prefect_api(ui=True, port=port) as api:
+        from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 
-            with temporary_settings(updates={PREFECT_API_URL: api}):
-                deployment = monitor.to_deployment(
-                    name="tocsin-monitor",
-                    **schedule,
-                    parameters={"watchlist": str(Path(watchlist).resolve()), "feeds": str(Path(feeds).resolve())},
-                    concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
-                    description="Poll every feed, scan new articles, deliver alerts.",
-                )
-                when = f"on cron {cron!r}" if cron else f"every {every} s"
-                print(f"tocsin: serving the monitor {when}; Prefect UI at {api.removesuffix('/api')}", flush=True)
-                prefect_serve(deployment, print_starting_message=False)
-    except KeyboardInterrupt:
-        print("tocsin: stopped", file=sys.stderr)
-    except RuntimeError as exc:
-        print(f"tocsin: {exc}", file=sys.stderr)
-        return 1
+        from flows.monitor import monitor
+
+        deployment = monitor.to_deployment(
+            name=DEPLOYMENT,
+            **schedule,
+            parameters={"watchlist": str(Path(watchlist).resolve()), "feeds": str(Path(feeds).resolve())},
+            concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
+            description="Poll every feed, scan new articles, deliver alerts.",
+        )
+        when = f"on cron {cron!r} (UTC)" if cron else f"every {every} s"
+        print(f"tocsin: serving the monitor {when}, the first run now; Prefect UI at {api.removesuffix('/api')}", flush=True)
+        _run_until_signalled(_serve(deployment))
+    print("tocsin: stopped", file=sys.stderr, flush=True)
     return 0
 
 
@@ -68,79 +61,80 @@ def _cron(expr: str) -> str:
     return expr
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+def _run_until_signalled(main: Any) -> None:
+    """Run ``main(stop)`` until it returns; SIGTERM and SIGINT set ``stop`` (no exception
+    thrown into the loop, so no traceback)."""
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):  # a repeat while the server stops is ignored
+            signal.signal(sig, lambda *_: loop.is_closed() or loop.call_soon_threadsafe(stop.set))
+        await main(stop)
+
+    asyncio.run(run())
 
 
-@contextmanager
-def _prefect_api() -> Iterator[str]:
-    """The Prefect API to serve against: ``PREFECT_API_URL``, else a local server started here."""
-    if url := os.environ.get("PREFECT_API_URL"):
+def _serve(deployment: Any) -> Any:
+    async def main(stop: asyncio.Event) -> None:
+        from prefect.runner import Runner
+
+        class _Runner(Runner):
+            def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
+                """Prefect's own handler exits from inside the loop; a stop is ours to run."""
+                stop.set()
+
+        await reap_stale_runs(f"monitor/{DEPLOYMENT}")
+        runner = _Runner(name="tocsin", pause_on_shutdown=False)
+        await runner.aadd_deployment(deployment)
+        await _first_run_now()
+        started = asyncio.create_task(runner.start())
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait({started, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if not started.done():
+            await runner.astop()  # cancels the in-flight run through the API: its slot is freed
+            await asyncio.gather(started, return_exceptions=True)
+        stopped.cancel()
+
+    return main
+
+
+async def _first_run_now() -> None:
+    """A run at once, so an operator sees the monitor work at start, not one interval later."""
+    from prefect.client.orchestration import get_client
+
+    async with get_client() as client:
+        found = await client.read_deployment_by_name(f"monitor/{DEPLOYMENT}")
+        await client.create_flow_run_from_deployment(found.id)
+
+
+async def reap_stale_runs(deployment_name: str) -> list[str]:
+    """Mark Crashed every Pending/Running/Cancelling run of ``deployment_name``: called before
+    this process serves it, so none of those runs has a live runner. Crashing them frees the
+    deployment's concurrency slot (``CANCEL_NEW`` would otherwise cancel every new run).
+    Returns the names of the runs reaped."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.exceptions import ObjectNotFound
+    from prefect.states import Crashed
+
+    async with get_client() as client:
         try:
-            httpx.get(f"{url.rstrip('/')}/health", timeout=10).raise_for_status()
-        except httpx.HTTPError as exc:
-            raise RuntimeError(f"no Prefect API answers at PREFECT_API_URL ({type(exc).__name__})") from None
-        yield url
-        return
-    port = _free_port()
-    log_path = tocsin_home() / "prefect-server.log"
-    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api"}
-    with log_path.open("ab") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
-            preexec_fn=_die_with_parent,
+            deployment = await client.read_deployment_by_name(deployment_name)
+        except ObjectNotFound:
+            return []
+        runs = await client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id={"any_": [deployment.id]}),
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType(s) for s in IN_FLIGHT]))),
         )
-    api = f"http://127.0.0.1:{port}/api"
-    try:
-        print(f"tocsin: starting a local Prefect server (log: {log_path})", flush=True)
-        _wait_healthy(api, server, log_path)
-        os.environ["PREFECT_API_URL"] = api  # the flow-run subprocesses of the runner read it
-        yield api
-    finally:
-        os.environ.pop("PREFECT_API_URL", None)
-        _stop(server)
-
-
-def _die_with_parent() -> None:
-    """In the server's process (Linux): SIGTERM it if tocsin dies without cleaning up (SIGKILL)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-def _wait_healthy(api: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the Prefect server exited with status {server.returncode}; see {log_path}")
-        try:
-            if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"the Prefect server did not become healthy in {SERVER_START_TIMEOUT:.0f} s; see {log_path}")
-
-
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    """Terminate the server's whole process group; kill it if it lingers."""
-    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(server.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            server.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        for run in runs:
+            await client.set_flow_run_state(
+                run.id, Crashed(message=f"its tocsin serve stopped without finishing it; reaped at {datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ}"),
+                force=True,
+            )
+    if runs:
+        print(f"tocsin: marked {len(runs)} unfinished run(s) of a previous serve as Crashed: {', '.join(r.name for r in runs)}", flush=True)
+    return [r.name for r in runs]

@@ -56,6 +56,16 @@ def test_table_format(capsys: pytest.CaptureFixture[str]) -> None:
     assert "armed-group-threat (high)" in out
 
 
+def test_table_cells_carry_no_terminal_escapes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    article = {"id": "esc\x1b[2Jid", "source": "Evil\x1b]8;;http://x\x07 News\r\n", "title": "t",
+               "paragraphs": ["Kataib Hezbollah said US bases will be targeted."]}
+    (tmp_path / "a.jsonl").write_text(json.dumps(article) + "\n")
+    assert main(["scan", str(tmp_path / "a.jsonl"), "--format", "table"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\r" not in out
+    assert "esc [2Jid" in out and "Evil" in out
+
+
 def test_bad_files_are_reported_and_the_rest_is_scanned(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "a_empty.txt").write_text("")
     (tmp_path / "b_binary.txt").write_bytes(b"\x00\x01\x02ELF" * 10)

@@ -80,9 +80,10 @@ def test_monitor_polls_scans_records_delivers_once_and_publishes_artifacts(world
     assert any("will be targeted" in m.as_string() for m in world["smtp"].messages)
 
     run = state.state_details.flow_run_id
-    table = prefect_api.artifact("monitor-alerts", run).data  # markdown: severity, rule, linked headline, sentence, actors
-    rows = [line for line in table.splitlines()[2:] if line.startswith("| ")]
-    assert len(rows) == 3 and all("HIGH | Armed group issues a threat |" in r and "| Kata'ib Hezbollah |" in r for r in rows)
+    table = prefect_api.artifact("monitor-alerts", run).data  # markdown: one block per alert
+    heads = [line for line in table.splitlines() if line.startswith("#### ")]
+    assert len(heads) == 3 and all("HIGH · Armed group issues a threat" in h for h in heads)
+    assert table.count(" · Kata'ib Hezbollah\n") == 3  # outlet · actors under each headline
     assert all(f"({world['web'].url}/a/{n})" in table for n in range(3)) and "**will be targeted**" in table
     summary = prefect_api.artifact("monitor-summary", run).data
     assert "2 polled, 1 failed, 3 new items" in summary and "`dead`: failed" in summary
@@ -144,7 +145,7 @@ def test_backfill_records_delivers_and_publishes_artifacts(world: dict[str, Any]
     assert summary["articles"] == 6 and summary["alerts"] == {"high": 6} and summary["errors"] == 1
     assert len(list_alerts(connect(world["state_url"]))) == 6 and len(world["smtp"].messages) == 6
     run = state.state_details.flow_run_id
-    assert len(prefect_api.artifact("backfill-alerts", run).data.splitlines()) == 2 + 6
+    assert prefect_api.artifact("backfill-alerts", run).data.count("\n#### ") == 6 - 1
     assert "broken\\.html: binary file" in prefect_api.artifact("backfill-summary", run).data  # markdown-escaped
     again = backfill(path=str(corpus / "*.txt"), watchlist=world["watchlist"], state_url=world["state_url"])
     assert again["articles"] == 6 and again["new_articles"] == 0 and len(world["smtp"].messages) == 6
@@ -210,7 +211,7 @@ def test_cli_monitor_once_and_backfill_exit_codes(world: dict[str, Any], tmp_pat
     assert json.loads(capsys.readouterr().out)["new_articles"] == 2
     (corpus / "empty.txt").write_text("")
     assert main(["backfill", str(corpus), "--dry-run", *config]) == 1
-    assert "could not read 1 of the files or lines" in capsys.readouterr().err
+    assert f"tocsin: {corpus / 'empty.txt'}: " in capsys.readouterr().err  # named, with the reason
 
 
 def test_every_feed_status_is_in_the_summary_and_artifact_back_off_included(world: dict[str, Any], prefect_api: Any) -> None:

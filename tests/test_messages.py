@@ -141,18 +141,17 @@ def test_alerts_lists_the_reason_a_delivery_is_pending(tmp_path: Path, web: HTTP
     assert "\x1b" not in out and "\x07" not in out
 
 
-def test_the_alert_table_has_headline_sentence_and_a_real_link() -> None:
+def test_the_alert_list_has_headline_sentence_and_a_real_link() -> None:
     row = messages.table_row(messages.named({**_alert("They said | the base will be targeted.", "will be targeted"),
                                              "article": {"title": "A | B [x](javascript:y)", "url": "https://wire.example/s", "source": "W"}},
                                             {"kataib-hezbollah": "Kata'ib Hezbollah"}))
     files = messages.table_row({**_alert("x y", "y"), "severity": "low", "article": {"title": "From a file", "url": None}})
-    table = messages.alert_table([files, row])
-    lines = table.splitlines()
-    assert lines[0] == "| Severity | Rule | Headline | Matched sentence | Actors |"
-    assert all(len(re.findall(r"(?<!\\)\|", line)) == 6 for line in lines)  # a "|" in the text is not a column
-    assert "[A \\| B \\[x\\]\\(javascript:y\\)](https://wire.example/s)" in lines[2]  # most severe first, linked headline
-    assert "**will be targeted**" in lines[2] and "Kata'ib Hezbollah" in lines[2]
-    assert "| From a file |" in lines[3]  # a file with no web address: no link, no path
+    blocks = messages.alert_list([files, row]).split("\n\n#### ")
+    assert len(blocks) == 2 and blocks[0].startswith("#### 🟠 HIGH · Armed group issues a threat")  # most severe first
+    assert "[A \\| B \\[x\\]\\(javascript:y\\)](https://wire.example/s) — W · Kata'ib Hezbollah" in blocks[0]  # linked headline
+    assert "> They said \\| the base **will be targeted**\\." in blocks[0]
+    assert blocks[1].startswith("🔵 LOW") and "\n\nFrom a file" in blocks[1] and "](" not in blocks[1]  # no link, no path
+    assert messages.alert_list([]) == "No alerts."
 
 
 def _alert(sentence: str, term: str, source: str = "Wire") -> dict[str, Any]:

@@ -4,6 +4,8 @@ sub-parser and a ``run(args)`` that calls into the module doing the work."""
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -11,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from extractors.config import ConfigError
 from flows.cli import alerts, backfill, check, eval, extract, init, monitor, scan, serve
 from flows.cli.options import COMMON
+from flows.prefect_server import PrefectServerError, quiet_prefect
 from flows.settings import find_config
 
 COMMANDS = [scan, extract, check, eval, monitor, backfill, serve, alerts, init]
@@ -27,6 +30,7 @@ settings (environment):
   TOCSIN_ALLOW_PRIVATE_ADDRESSES=1
                        fetch article links that resolve to private addresses
   PREFECT_API_URL      a Prefect server to run flows on (default: a local one)
+  TOCSIN_UI_PORT       port of the local Prefect server and UI of `tocsin serve` (default 4200)
 
 The watch list and feed list are found by --watchlist/--feeds, then in $TOCSIN_HOME,
 then in the current directory; `tocsin init` writes starter copies.
@@ -52,13 +56,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    quiet_prefect()
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop)  # systemd's and docker's stop: as Ctrl-C
     try:
         for kind in ("watchlist", "feeds"):
             if kind in vars(args) and kind not in args.optional_config:
                 setattr(args, kind, find_config(kind, getattr(args, kind)))
-        return args.handler(args)
+        code = args.handler(args)
+        sys.stdout.flush()  # here, so that a closed pipe is caught below
+        return code
     except ConfigError as exc:
         for line in exc.errors:
             print(f"tocsin: {line}", file=sys.stderr)
@@ -66,6 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"tocsin: {exc}", file=sys.stderr)
         return 2
+    except PrefectServerError as exc:
+        print(f"tocsin: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("tocsin: stopped", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `tocsin ... | head`: the reader has gone; so do we, quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

@@ -38,7 +38,7 @@ def _print_would_alert(rows: list[dict], total: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from flows.monitor import backfill, dask_runner
+    from flows.monitor import backfill, dask_runner, summary_of
     from flows.pipeline import Config, load
 
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip()) if args.rules else None
@@ -46,19 +46,27 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise ValueError(f"--workers must be at least 1, not {args.workers}")
     flow = backfill.with_options(task_runner=dask_runner(args.dask, args.workers)) if args.dask else backfill
-    state = flow(
-        path=args.path, watchlist=args.watchlist, dry_run=args.dry_run, since=args.since,
-        rules=list(rules) if rules else None, progress=sys.stderr.isatty(), return_state=True,
-    )
-    if not state.is_completed():
+    from flows.prefect_server import prefect_api
+
+    with prefect_api():
+        state = flow(
+            path=args.path, watchlist=args.watchlist, dry_run=args.dry_run, since=args.since,
+            rules=list(rules) if rules else None, progress=sys.stderr.isatty(), return_state=True,
+        )
+    summary = summary_of(state)
+    if summary is None:  # the run failed before it had a summary
         print(f"tocsin: the backfill run failed: {state.message}", file=sys.stderr)
         return 1
-    summary = state.result()
     would = summary.pop("would_alert", None)
+    unreadable = summary.pop("unreadable", [])
     if would is not None:
         _print_would_alert(would, total=sum(summary["alerts"].values()))
     print(json.dumps(summary, indent=2, default=str))
-    if summary["errors"]:
-        print(f"tocsin: could not read {summary['errors']} of the files or lines (listed in the run's summary artifact)", file=sys.stderr)
+    for problem in unreadable:
+        print(f"tocsin: {problem}", file=sys.stderr)
+    if summary["errors"] > len(unreadable):
+        print(f"tocsin: … and {summary['errors'] - len(unreadable)} more unreadable", file=sys.stderr)
+    if not state.is_completed():
+        print(f"tocsin: the backfill run failed: {state.message}", file=sys.stderr)
         return 1
-    return 0
+    return 1 if summary["errors"] else 0

@@ -23,16 +23,21 @@ def run(args: argparse.Namespace) -> int:
         return 2
     load_compiled(args.watchlist)
     load_feeds(args.feeds)
-    from flows.monitor import monitor
+    from flows.monitor import monitor, summary_of
+    from flows.prefect_server import prefect_api
 
-    state = monitor(watchlist=args.watchlist, feeds=args.feeds, return_state=True)
-    if not state.is_completed():
+    with prefect_api():
+        state = monitor(watchlist=args.watchlist, feeds=args.feeds, return_state=True)
+    summary = summary_of(state)
+    if summary is None:  # the run failed before it had a summary
         print(f"tocsin: the monitor run failed: {state.message}", file=sys.stderr)
         return 1
-    summary = state.result()
     for feed, reason in summary["feeds"]["failed"].items():
         print(f"tocsin: feed {feed}: {reason}", file=sys.stderr)
     for feed, at in summary["feeds"]["skipped"].items():
         print(f"tocsin: feed {feed}: in back-off, next attempt {at}", file=sys.stderr)
     print(json.dumps(summary, indent=2, default=str))
+    if not state.is_completed():
+        print(f"tocsin: the monitor run failed: {state.message}", file=sys.stderr)
+        return 1
     return 0

@@ -1,5 +1,5 @@
 """An alert as an analyst reads it: plain text (console, email subject), Slack, email HTML,
-webhook JSON and the Prefect alert table (markdown).
+webhook JSON and the Prefect alert list (markdown).
 
 Text from an article is hostile until escaped. Each output format has exactly one
 escaper here (``text``, ``mrkdwn``, ``html_text``, ``md``), applied once, to article
@@ -332,28 +332,33 @@ def webhook(alerts: list[dict[str, Any]], *, digest_: bool = False) -> dict[str,
     return {"type": notify_type(top_severity(alerts)), "digest": True, "summary": title, "alerts": alerts}
 
 
-# ---- the Prefect alert table (markdown artifact) ------------------------------------------
+# ---- the Prefect alert list (markdown artifact) ------------------------------------------
 
 def table_row(alert: dict[str, Any]) -> dict[str, Any]:
-    """What the run's alert table keeps of an alert (``alert`` carries ``article``): plain data,
-    escaped only when the table is written (``alert_table``)."""
+    """What the run's alert list keeps of an alert (``alert`` carries ``article``): plain data,
+    escaped only when the list is written (``alert_list``)."""
     article = alert.get("article", {})
     return {"severity": alert["severity"], "rule": alert["rule"], "title": alert["title"], "headline": article.get("title") or "",
             "evidence": (_quotes(alert) or alert.get("evidence", []))[:1], "actors": _actors(alert),
             "outlet": article.get("source") or "", "link": safe_url(article.get("url")) or ""}
 
 
-def alert_table(rows: list[dict[str, Any]]) -> str:
-    """A markdown table of ``table_row`` rows, most severe first: severity, rule, the headline
-    linked to the article, the matched sentence with its terms in bold, actors."""
+def alert_list(rows: list[dict[str, Any]]) -> str:
+    """The run's alerts as markdown, most severe first, one block each: a heading with the
+    severity and rule, the headline linked to the article with outlet and actors, and the
+    matched sentence quoted with its terms in bold. Blocks, not a table: long headlines and
+    sentences wrap at any window width instead of pushing columns off screen."""
     if not rows:
         return "No alerts."
-    lines = ["| Severity | Rule | Headline | Matched sentence | Actors |", "|---|---|---|---|---|"]
+    blocks = []
     for r in sorted(rows, key=lambda r: -_RANK.index(r["severity"]) if r["severity"] in _RANK else 0):
         headline = md(r["headline"] or "(no headline)")
         if url := safe_url(r.get("link")):
             headline = f"[{headline}]({url.replace('(', '%28').replace(')', '%29')})"
-        sentence = _isolate(_sentence(r["evidence"][0], "", _md_piece, lambda t: f"**{t}**")) if r["evidence"] else ""
-        cells = [f"{SEVERITY_MARK.get(r['severity'], '')} {md(r['severity'].upper())}", md(r["title"]), headline, sentence, md(r["actors"])]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        about = " · ".join(md(x) for x in (r["outlet"], r["actors"]) if x)
+        lines = [f"#### {SEVERITY_MARK.get(r['severity'], '')} {md(r['severity'].upper())} · {md(r['title'])}",
+                 f"{headline}" + (f" — {about}" if about else "")]
+        if r["evidence"]:
+            lines.append("> " + _isolate(_sentence(r["evidence"][0], "", _md_piece, lambda t: f"**{t}**")))
+        blocks.append("\n\n".join(lines))
+    return "\n\n".join(blocks)

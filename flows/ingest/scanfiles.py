@@ -52,7 +52,12 @@ def format_result(result: ScanResult, fmt: str) -> str:
         return result.model_dump_json()
     actors = fit([f"{a.id}×{a.count}" for a in result.actors], 40)
     alerts = ", ".join(f"{a.rule} ({a.severity})" for a in result.alerts) or "-"
-    return f"{result.id[:28]:<28} {(result.source or '-')[:20]:<20} {actors[:40]:<40} {alerts}"
+    return f"{_cell(result.id)[:28]:<28} {_cell(result.source or '-')[:20]:<20} {actors[:40]:<40} {alerts}"
+
+
+def _cell(s: str) -> str:
+    """A file's own id or outlet name, with any terminal escape or line break made a space."""
+    return "".join(c if c.isprintable() else " " for c in s)
 
 
 def fit(items: list[str], width: int) -> str:

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from extractors.article import Article
-from extractors.watchlist import Watchlist
+from extractors.watchlist import SEVERITIES, Watchlist
 from flows.deliver.channels import Channel, DeliveryError, resolve
 from flows.store.db import alerts, deliveries, in_chunks, upsert
 
@@ -144,16 +144,18 @@ class DeliveryReport:
     sent: int = 0
     digests: int = 0
     held: int = 0
+    for_digest: int = 0  # alerts of a digest severity, now waiting for the next digest
     failed: dict[str, str] = field(default_factory=dict)  # channel -> reason (redacted)
 
     def add(self, other: DeliveryReport) -> None:
         self.sent += other.sent
         self.digests += other.digests
         self.held += other.held
+        self.for_digest += other.for_digest
         self.failed.update(other.failed)
 
     def __str__(self) -> str:
-        text = f"{self.sent} sent, {self.digests} digests, {self.held} held"
+        text = f"{self.sent} sent, {self.digests} digests, {self.held} held, {self.for_digest} waiting for the digest"
         return text + "".join(f"; {c} failed: {r}" for c, r in self.failed.items())
 
 
@@ -206,13 +208,14 @@ def _drain_channel(engine: Engine, wl: Watchlist, channel: Channel, rows: list[A
     for start in range(0, len(rows), CLAIM):
         chunk = [r for r in rows[start : start + CLAIM] if r.status in (PAGE, SENDING)]
         claimed = _claim(engine, chunk, channel.name, now)
-        mine = [r for r in chunk if r.alert_id in claimed]
+        mine = sorted((r for r in chunk if r.alert_id in claimed), key=lambda r: -_rank(r.severity))  # most severe first
         for n, row in enumerate(mine):
             alert = {**row.payload, "outlets": row.outlets}
             rule = rules.get(row.rule)
             cooldown = (rule.cooldown if rule and rule.cooldown else None) or wl.delivery.cooldown
             if row.severity in digest_severities:
                 _set(engine, row.alert_id, channel.name, status=DIGEST, next_attempt_at=None)
+                report.for_digest += 1
                 continue
             if cooldown and any(r == row.rule and t >= now - cooldown and set(a) & set(alert["actors"]) for r, a, t in recent):
                 _set(engine, row.alert_id, channel.name, status=HELD, next_attempt_at=None, last_error="held by the rule's cool-down")
@@ -234,6 +237,10 @@ def _drain_channel(engine: Engine, wl: Watchlist, channel: Channel, rows: list[A
             pages_this_hour += 1
             recent.append((row.rule, alert["actors"], now))
     return True
+
+
+def _rank(severity: str) -> int:
+    return SEVERITIES.index(severity) if severity in SEVERITIES else 0
 
 
 def _send_digest(engine: Engine, wl: Watchlist, channel: Channel, now: datetime, report: DeliveryReport) -> bool:

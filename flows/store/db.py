@@ -86,6 +86,7 @@ entries = sa.Table(
     sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
     sa.Column("fingerprint", sa.String(64), nullable=False),  # hash of normalized content
     sa.Column("story_id", sa.Integer, sa.ForeignKey("stories.id")),
+    sa.Column("language", sa.String(16)),  # detected: ar | en | und (version 5)
     sa.UniqueConstraint("feed_id", "identity", name="uq_entries_feed_identity"),
 )
 
@@ -162,9 +163,16 @@ def _index_recent_stories(conn: Connection) -> None:
         conn.execute(story_bands.insert(), rows)
 
 
+def _entry_language(conn: Connection) -> None:
+    """Version 5: ``entries.language`` (docs/arabic.md); entries recorded before it have none."""
+    if "language" not in {c["name"] for c in sa.inspect(conn).get_columns("entries")}:
+        conn.execute(sa.text("ALTER TABLE entries ADD COLUMN language VARCHAR(16)"))
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (2, lambda conn: ix_stories_first_seen.create(conn, checkfirst=True)),
     (3, _index_recent_stories),
+    (5, _entry_language),
     (6, lambda conn: metadata.create_all(conn, tables=[article_texts, feedback], checkfirst=True)),
 ]
 CURRENT_VERSION = MIGRATIONS[-1][0]
@@ -256,12 +264,14 @@ def _file_lock(engine: Engine) -> Iterator[None]:
 
 def _upgrade(conn: Connection) -> None:
     metadata.create_all(conn, checkfirst=True)
-    current = conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
-    if current is None:
-        conn.execute(schema_version.insert().values(version=CURRENT_VERSION))
+    done = set(conn.execute(sa.select(schema_version.c.version)).scalars())
+    if not done:  # a new store: create_all made everything
+        conn.execute(schema_version.insert(), [{"version": v} for v, _ in MIGRATIONS])
         return
+    # Every step not yet recorded, not only those above the highest: versions are assigned to
+    # branches in advance and may land out of order (a store made at 6 still gets 5).
     for version, step in MIGRATIONS:
-        if version > current:
+        if version not in done:
             step(conn)
             conn.execute(schema_version.insert().values(version=version))
 

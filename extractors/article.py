@@ -25,6 +25,8 @@ def clean_text(value: str) -> str:
 
 Text = Annotated[str, AfterValidator(clean_text)]
 
+from extractors.language import detect_language
+
 
 class Article(BaseModel):
     """One news article, as parsed from a seed file, an HTML page or a feed entry.
@@ -49,6 +51,14 @@ class Article(BaseModel):
     @cached_property
     def text(self) -> str:
         return "\n".join([self.title, *self.paragraphs])
+
+    @cached_property
+    def detected_language(self) -> str:
+        """``ar``, ``en`` or ``und``, detected from the scanned text (extractors/language.py); the
+        page's declared ``language`` only when the text has no letters. This is what rules
+        (``lang:``), the scan output, alerts and the store use."""
+        found = detect_language(self.text)
+        return self.language or found if found == "und" else found
 
     @property
     def headline(self) -> str:

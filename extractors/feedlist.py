@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from extractors.config import ConfigError, read_yaml, validate
 
@@ -22,6 +22,7 @@ class Feed(BaseModel):
     url: str
     fetch_article: bool = False
     allow_private: bool = False
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")  # what the outlet publishes in: the declared language of items that give none
 
     @field_validator("id")
     @classmethod

@@ -7,6 +7,11 @@ text finds every occurrence of every key; each raw hit is then kept
 only if it starts and ends on word boundaries, satisfies its wildcard tail (a
 regex anchored where the key ends) and, for exact-case aliases, has the right
 case. Overlapping hits of one group are resolved longest first, then leftmost.
+
+A term whose first word is Arabic may be preceded, inside that word, by a
+proclitic (extractors/arabic.py): its key has no leading space, so Hyperscan
+also finds it inside a word, and the check accepts the hit only where what
+precedes it in the word is an allowed prefix. The hit then covers the whole word.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import threading
 
 import hyperscan
 
+from extractors.arabic import PROCLITIC_LETTERS, clitic_start, proclitic_forms
 from extractors.normalize import Normalized, normalize, normalize_term
 
 # A word: letters and digits; an apostrophe between letters, a dot inside a
@@ -48,6 +54,7 @@ class _Pattern(NamedTuple):
     multiword: bool
     label: Hashable
     group: Hashable
+    clitics: frozenset[str] | None = None  # Arabic: the prefixes allowed before the literal, in its word
 
 
 class TermError(ValueError):
@@ -65,42 +72,54 @@ class Matcher:
     Most hits are of a plain term (one label, no wildcard, any case) standing between
     two spaces of the text itself; one C-level ``startswith`` per hit, mapped over all
     hits at once, proves those. Only the rest (punctuation next to the hit, possessives,
-    wildcards, exact case, shared keys) pay for the checks in Python, one by one."""
+    wildcards, exact case, shared keys) pay for the checks in Python, one by one.
+
+    Arabic text is scanned in the single-byte Arabic code page (cp1256) rather than in
+    UTF-8, against a second database of the keys it can hold: a byte is then a character,
+    so no offset needs converting, and the haystack is half as long. A watch list with no
+    Arabic key has no such database; a text cp1256 cannot hold is scanned as UTF-8."""
 
     def __init__(self, terms: Iterable[tuple[str, bool, Hashable, Hashable]]) -> None:
         by_key: dict[str, set[_Pattern]] = {}
         for text, exact, label, group in terms:
-            pattern = compile_term(text, exact=exact, label=label, group=group)
-            by_key.setdefault(pattern.key, set()).add(pattern)
+            for pattern in _with_proclitics(compile_term(text, exact=exact, label=label, group=group)):
+                by_key.setdefault(pattern.key, set()).add(pattern)
         keys = list(by_key)
         self._patterns = [tuple(by_key[k]) for k in keys]
+        # An Arabic key has no leading space; counting one keeps every key's raw start where its literal starts.
+        self._clitic = [not k.startswith(" ") for k in keys]
         # The text a plain key's hit must sit on, framed by spaces; a letter for other keys,
         # which never proves a hit (a raw hit starts on a non-alphanumeric character).
         self._plain = [f" {p[0].literal} " if _is_plain(p) else "a" for p in self._patterns]
         self._label = [p[0].label for p in self._patterns]
         self._group = [p[0].group for p in self._patterns]
-        self._length = [len(k) for k in keys]
+        self._length = [len(k) + (not k.startswith(" ")) for k in keys]
         self._database = _compile(keys)
-        self._scratch = threading.local()  # Hyperscan's scratch space, one per thread
+        self._arabic = _compile_single_byte(keys, self._patterns) if any(map(_ARABIC_LETTER.search, keys)) else None
+        self._scratch = threading.local()  # Hyperscan's scratch space, one per thread and database
 
     def __getstate__(self) -> dict[str, object]:
         """Picklable (a compiled watch list may be sent to another process): the database travels serialized."""
         state = {k: v for k, v in self.__dict__.items() if k != "_scratch"}
-        state["_database"] = hyperscan.dumpb(self._database) if self._database is not None else None
+        for name in ("_database", "_arabic"):
+            state[name] = hyperscan.dumpb(state[name]) if state[name] is not None else None
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
-        data = state["_database"]
         self.__dict__.update(state, _scratch=threading.local())
-        self._database = hyperscan.loadb(data, hyperscan.HS_MODE_BLOCK) if data is not None else None
+        for name in ("_database", "_arabic"):
+            data = state[name]
+            setattr(self, name, hyperscan.loadb(data, hyperscan.HS_MODE_BLOCK) if data is not None else None)
 
     def find(self, norm: Normalized) -> list[Hit]:
         """Every boundary-valid hit, overlaps resolved within each group."""
         text, cased = norm.lower, norm.cased
         if text.isascii():
-            keys, starts, ends = self._raw(f" {text} ".encode().translate(_ASCII_BOUNDARY_BYTES), unicode=False)
+            keys, starts, ends = self._raw(self._database, f" {text} ".encode().translate(_ASCII_BOUNDARY_BYTES), unicode=False)
+        elif self._arabic is not None and (haystack := _single_byte(f" {text} ")) is not None:
+            keys, starts, ends = self._raw(self._arabic, haystack, unicode=False, variants=len(self._patterns))
         else:
-            keys, starts, ends = self._raw(f" {text} ".translate(_boundary_table(text)).encode(), unicode=True)
+            keys, starts, ends = self._raw(self._database, _NOT_ALNUM.sub(" ", f" {text} ").encode(), unicode=True)
         if not keys:
             return []
         proven = list(map(f" {text} ".startswith, map(self._plain.__getitem__, keys), starts))
@@ -112,19 +131,27 @@ class Matcher:
             hits += self._checked(text, cased, compress(zip(keys, starts, ends), map(not_, proven)))
         return resolve_overlaps(hits)
 
-    def _raw(self, haystack: bytes, *, unicode: bool) -> tuple[Sequence[int], Sequence[int], Sequence[int]]:
-        """Key indexes, starts and ends of every occurrence of every key in ``haystack`` (UTF-8),
-        in character offsets."""
-        if self._database is None:
+    def _raw(
+        self, database: hyperscan.Database | None, haystack: bytes, *, unicode: bool, variants: int = 0
+    ) -> tuple[Sequence[int], Sequence[int], Sequence[int]]:
+        """Key indexes, starts and ends of every occurrence of every key in ``haystack`` (UTF-8
+        if ``unicode``, else one byte per character), in character offsets. With ``variants``
+        (the number of keys), a database id is a key index plus a multiple of it."""
+        if database is None:
             return (), (), ()
         found: list[tuple[int, int]] = []
-        scratch = getattr(self._scratch, "space", None)
+        spaces = getattr(self._scratch, "spaces", None)
+        if spaces is None:
+            spaces = self._scratch.spaces = {}
+        scratch = spaces.get(id(database))
         if scratch is None:
-            scratch = self._scratch.space = hyperscan.Scratch(self._database)
-        self._database.scan(haystack, match_event_handler=_collect, context=found, scratch=scratch)
+            scratch = spaces[id(database)] = hyperscan.Scratch(database)
+        database.scan(haystack, match_event_handler=_collect, context=found, scratch=scratch)
         if not found:
             return (), (), ()
         keys, ends = zip(*found)
+        if variants:
+            keys = [k % variants for k in keys]
         if unicode:
             ends = _char_offsets(haystack, ends)
         return keys, list(map(sub, ends, map(self._length.__getitem__, keys))), ends
@@ -134,11 +161,18 @@ class Matcher:
         n = len(text)
         hits: list[Hit] = []
         for k, start, stop in raw:
-            if start and text[start - 1] != " " and not _starts_word(text, start):
-                continue
-            for _key, literal, tail, exact, multiword, label, group in self._patterns[k]:
+            if start and text[start - 1] != " ":
+                if self._clitic[k]:
+                    if text[start - 1] not in PROCLITIC_LETTERS and text[start - 1].isalnum():  # inside a word
+                        continue
+                elif not _starts_word(text, start):
+                    continue
+            for _key, literal, tail, exact, multiword, label, group, clitics in self._patterns[k]:
                 if not text.startswith(literal, start):
                     continue
+                begin = start if clitics is None else clitic_start(text, start, clitics)
+                if begin is None or (clitics is not None and begin and not _starts_word(text, begin)):
+                    continue  # (an apostrophe between letters joins words: iran'حزب is one word)
                 if tail is None:
                     end = stop - 2
                 else:
@@ -150,17 +184,51 @@ class Matcher:
                     continue
                 if exact is not None and not cased.startswith(exact, start):
                     continue
-                if multiword and "\n" in text[start:end]:
+                if multiword and "\n" in text[begin:end]:
                     continue
-                hits.append(Hit(start, end, label, group))
+                hits.append(Hit(begin, end, label, group))
         return hits
 
 
-def _compile(keys: list[str]) -> hyperscan.Database | None:
-    if not keys:
+def _compile_single_byte(keys: list[str], patterns: list[tuple[_Pattern, ...]]) -> hyperscan.Database | None:
+    """The database for Arabic text in cp1256. A key without a leading space (an Arabic term) is
+    entered here framed by a space where it may stand alone, and after each letter an allowed
+    proclitic ends with (" " + key, "و" + key, "ل" + key …): a raw hit inside a word must then
+    follow a proclitic letter, and few do; the checks read the rest of the prefix. Variant ``j``
+    of key ``k`` has the id ``k + j * len(keys)``."""
+    ids, expressions = [], []
+    for k, key in enumerate(keys):
+        allowed = patterns[k][0].clitics or frozenset([""])
+        forms = [key] if key.startswith(" ") else [
+            *([" " + key] if "" in allowed else []), *(last + key for last in sorted({p[-1] for p in allowed if p}))
+        ]
+        for j, form in enumerate(forms):
+            try:
+                expressions.append(form.encode(_SINGLE_BYTE))
+            except UnicodeEncodeError:
+                break  # a key cp1256 cannot hold cannot occur in a text it holds
+            ids.append(k + j * len(keys))
+    if not expressions:
         return None
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    database.compile(expressions=[k.encode() for k in keys], ids=list(range(len(keys))), elements=len(keys), flags=0, literal=True)
+    database.compile(expressions=expressions, ids=ids, elements=len(ids), flags=0, literal=True)
+    return database
+
+
+def _compile(keys: list[str], encoding: str = "utf-8") -> hyperscan.Database | None:
+    """A literal database of ``keys`` in ``encoding``; a key the encoding cannot hold is left out
+    (it cannot occur in a text that the encoding holds)."""
+    ids, expressions = [], []
+    for i, k in enumerate(keys):
+        try:
+            expressions.append(k.encode(encoding))
+        except UnicodeEncodeError:
+            continue
+        ids.append(i)
+    if not expressions:
+        return None
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(expressions=expressions, ids=ids, elements=len(ids), flags=0, literal=True)
     return database
 
 
@@ -179,11 +247,46 @@ def _char_offsets(data: bytes, ends: Iterable[int]) -> list[int]:
 
 
 def _is_plain(patterns: tuple[_Pattern, ...]) -> bool:
-    return len(patterns) == 1 and patterns[0].tail is None and patterns[0].exact is None
+    p = patterns[0]
+    return len(patterns) == 1 and p.tail is None and p.exact is None and (p.clitics is None or "" in p.clitics)
+
+
+def _with_proclitics(pattern: _Pattern) -> list[_Pattern]:
+    """The pattern itself, or for an Arabic term its forms that may carry proclitics."""
+    forms = proclitic_forms(pattern.literal)
+    if not forms:
+        return [pattern]
+    out = []
+    for literal, allowed in forms:
+        key = literal.translate(_boundary_table(literal)) + ("" if pattern.tail else " ")
+        cut = len(pattern.literal) - len(literal)  # characters of the article dropped by ل + ال
+        exact = pattern.exact[cut:] if pattern.exact is not None else None
+        out.append(pattern._replace(key=key, literal=literal, exact=exact, clitics=allowed))
+    return out
 
 
 _ASCII_BOUNDARY = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 _ASCII_BOUNDARY_BYTES = bytes(c if chr(c).isalnum() else 32 for c in range(128)) + bytes(range(128, 256))
+
+
+# The Arabic single-byte code page: ASCII, the Arabic letters (Persian ones too) and the common
+# punctuation. Its bytes that are no letter or digit become spaces in a haystack.
+_SINGLE_BYTE = "cp1256"
+_SINGLE_BYTE_BOUNDARY = bytes(b if bytes([b]).decode(_SINGLE_BYTE, "replace").isalnum() else 32 for b in range(256))
+_ARABIC_LETTER = re.compile("[\u0620-\u064a\u066e-\u06d3]")
+
+
+def _single_byte(text: str) -> bytes | None:
+    """The haystack of ``text`` in the single-byte code page, or None if it cannot hold the text."""
+    try:
+        return text.encode(_SINGLE_BYTE).translate(_SINGLE_BYTE_BOUNDARY)
+    except UnicodeEncodeError:
+        return None
+
+
+# Every character but a letter, a digit or a space (``\w`` is ``str.isalnum`` plus "_"): one regex
+# pass, where ``str.translate`` would look each non-ASCII character up in a table.
+_NOT_ALNUM = re.compile(r"[^\w ]|_")
 
 
 def _boundary_table(text: str) -> dict[int, str]:

@@ -44,6 +44,7 @@ class CompiledRule:
     needs: tuple[frozenset[int], ...]  # a satisfying unit holds a leaf of each of these sets
     matches_empty: bool  # the query holds in a unit with no hits at all (e.g. ``NOT x``)
     unless: q.Node | None = None  # no sentence where it holds counts (docs/rule-language.md)
+    lang: frozenset[str] | None = None  # the article languages the rule applies to; None = all
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def compile_watchlist(watchlist: Any) -> CompiledWatchlist:
         rules.append(
             CompiledRule(
                 rule.id, rule.title, rule.severity, rule.scope or "sentence", tree,
-                leaves, _needs(tree, leaves), matches_empty, unless,
+                leaves, _needs(tree, leaves), matches_empty, unless, frozenset(rule.lang) if rule.lang else None,
             )
         )
     actors = {a.id: ActorInfo(a.id, a.name, a.kind) for a in watchlist.actors}

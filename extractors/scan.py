@@ -53,6 +53,7 @@ class ScanResult(BaseModel):
     title: str
     source: str | None
     published: datetime | None
+    language: str = "und"  # ar | en | und, detected (docs/arabic.md)
     actors: list[ActorMention]
     alerts: list[AlertResult]
 
@@ -67,13 +68,18 @@ def scan_article(article: Article, compiled: CompiledWatchlist) -> ScanResult:
             counts[h.label] = counts.get(h.label, 0) + 1  # type: ignore[index]
     units = _Units(norm)
     leaf_sets = list(map(compiled.leaf_sets, hits))
-    alerts = [a for i, rule in enumerate(compiled.rules) if (a := _fire(i, rule, hits, leaf_sets, units)) is not None]
+    language = article.detected_language
+    alerts = [
+        a for i, rule in enumerate(compiled.rules)
+        if (rule.lang is None or language in rule.lang) and (a := _fire(i, rule, hits, leaf_sets, units)) is not None
+    ]
     return ScanResult.model_validate({
         "id": article.id,
         "path": article.path,
         "title": article.title,
         "source": article.source,
         "published": article.published,
+        "language": language,
         "actors": [
             {"id": i, "name": compiled.actors[i].name, "kind": compiled.actors[i].kind, "count": c}
             for i, c in counts.items()

@@ -8,7 +8,8 @@ from extractors.article import Article
 from extractors.errors import ArticleError
 
 # "Shafaq News/ Iranian-backed forces…": a short outlet name, a slash, then a space (so "and/or" is no outlet).
-_OUTLET = re.compile(r"^(?P<outlet>[A-Z][\w'&.\- ]{0,58}?)\s*/\s+(?=\S)")
+# An Arabic outlet name ("شفق نيوز/ ") starts with an Arabic letter: Arabic has no capitals.
+_OUTLET = re.compile(r"^(?P<outlet>[A-Z\u0621-\u064a][\w'&.\- ]{0,58}?)\s*/\s+(?=\S)")
 
 
 def parse_seed(text: str, *, id: str, path: str | None = None) -> Article:

@@ -1,15 +1,24 @@
-"""Sentence segmentation that survives news prose: "U.S.", "Dr.", "Jan.", initials, quotes."""
+"""Sentence segmentation that survives news prose: "U.S.", "Dr.", "Jan.", initials, quotes.
+
+Arabic (docs/arabic.md): no letter case, so a sentence end is ``.``, ``!``, ``?`` or ``؟``
+followed by a space and any Arabic letter; ``؛`` and ``،`` end none (as ``;`` and ``,``).
+A single Arabic letter before a dot is an abbreviation (``د.`` doctor, ``م.`` AD)."""
 
 from __future__ import annotations
 
 import re
+
+from extractors.arabic import is_arabic_letter
 
 _CLOSE = "\"')]\u201d\u2019"
 _OPEN = "\"'(\\[\u201c\u2018"
 # Sentence-final punctuation and closing quotes, then space (not a newline) and what can start a
 # sentence; group 1 ends where the next sentence starts. (Spelled "[.!?][.!?]*", not "[.!?]+": a
 # pattern that opens on a bare character class lets the regex engine skip to candidates.)
-_END = re.compile(rf"[.!?][.!?]*[{re.escape(_CLOSE)}]*(?=([^\S\n]+)[{re.escape(_OPEN)}]*[A-Z0-9])")
+_ARABIC_LETTERS = "\u0620-\u064a\u066e-\u06d3\u06fa-\u06ff"
+_END = re.compile(
+    rf"[.!?\u061f][.!?\u061f]*[{re.escape(_CLOSE)}]*(?=([^\S\n]+)[{re.escape(_OPEN)}]*[A-Z0-9{_ARABIC_LETTERS}])"
+)
 _ABBREVIATIONS = frozenset(
     """mr mrs ms dr prof gen col lt maj capt sgt cpl adm gov sen rep st jr sr rev hon pres
     jan feb mar apr jun jul aug sep sept oct nov dec vs etc al fig approx est dept inc ltd co corp""".split()
@@ -69,7 +78,7 @@ def _ends_sentence(text: str, line: int, dot: int, following: int, end: int) -> 
     bare = word[:-1]
     if bare.lower() in _ABBREVIATIONS:
         return False
-    if len(bare) == 1 and bare.isupper():  # an initial: "Qais K. Khazali"
+    if len(bare) == 1 and (bare.isupper() or is_arabic_letter(bare)):  # an initial: "Qais K. Khazali", "د. علي"
         return False
     if _DOTTED.match(word):
         return _TOKEN.match(text, following, end).group().strip(_OPEN) in _STARTERS

@@ -15,6 +15,8 @@ Extensions to the spec, all optional:
   that Prefect Secret block when an alert is delivered.
 - the rule-language extensions of docs/rule-language.md: ``actors[].short``,
   ``matching.acronyms``, ``rules[].unless`` and ``rules[].examples``.
+- ``rules[].lang``: the article languages (``[ar]``, ``[en, ar]``) a rule applies
+  to; omitted, it applies to every article (docs/arabic.md).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from extractors.matcher import TermError, check_term
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 Severity = Literal["info", "low", "medium", "high", "critical"]
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]  # as detected: ar, en, und
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -92,6 +95,7 @@ class Rule(_Model):
     cooldown: Duration | None = None
     unless: str | None = None  # a query; no sentence where it matches counts towards the rule
     examples: Examples | None = None
+    lang: list[Language] | None = Field(default=None, min_length=1)
 
 
 class Matching(_Model):

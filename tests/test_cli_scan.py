@@ -107,7 +107,7 @@ def test_parallel_scan_keeps_path_order(tmp_path: Path, capsys: pytest.CaptureFi
 @pytest.mark.parametrize(
     ("mutation", "message"),
     [
-        (("    aliases: [Hashemite Kingdom of Jordan]", "    aliasses: [Hashemite Kingdom of Jordan]"), "unknown key 'aliasses'"),
+        (("    aliases: [Hashemite Kingdom of Jordan", "    aliasses: [Hashemite Kingdom of Jordan"), "unknown key 'aliasses'"),
         (("AND NOT lexicon:denial\n", "AND NOT (lexicon:denial\n"), "unbalanced parenthesis"),
     ],
 )

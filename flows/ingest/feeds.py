@@ -194,6 +194,8 @@ def _parse(feed: Feed, body: bytes, headers: dict[str, str]) -> _Parsed:
     many feeds are polled."""
     parsed = parse_feed(body, headers)
     articles = [(identity, to_article(e, feed_id=feed.id, feed_name=feed.name, identity=identity)) for identity, e in parsed.entries]
+    if feed.language:  # the feed list's language stands for items that declare none (docs/arabic.md)
+        articles = [(i, a if a.language else a.model_copy(update={"language": feed.language})) for i, a in articles]
     return _Parsed(articles, parsed.warnings, parsed.failure)
 
 

@@ -87,6 +87,7 @@ entries = sa.Table(
     sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
     sa.Column("fingerprint", sa.String(64), nullable=False),  # hash of normalized content
     sa.Column("story_id", sa.Integer, sa.ForeignKey("stories.id")),
+    sa.Column("language", sa.String(16)),  # detected: ar | en | und (version 5)
     sa.UniqueConstraint("feed_id", "identity", name="uq_entries_feed_identity"),
 )
 
@@ -169,10 +170,17 @@ def _add_story_details(conn: Connection) -> None:
         conn.execute(sa.text(f"ALTER TABLE stories ADD COLUMN details {sa.JSON().compile(dialect=conn.dialect)}"))
 
 
+def _entry_language(conn: Connection) -> None:
+    """Version 5: ``entries.language`` (docs/arabic.md); entries recorded before it have none."""
+    if "language" not in {c["name"] for c in sa.inspect(conn).get_columns("entries")}:
+        conn.execute(sa.text("ALTER TABLE entries ADD COLUMN language VARCHAR(16)"))
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (2, lambda conn: ix_stories_first_seen.create(conn, checkfirst=True)),
     (3, _index_recent_stories),
     (4, _add_story_details),
+    (5, _entry_language),
     (6, lambda conn: metadata.create_all(conn, tables=[article_texts, feedback], checkfirst=True)),
 ]
 CURRENT_VERSION = MIGRATIONS[-1][0]
@@ -272,14 +280,13 @@ def _file_lock(engine: Engine) -> Iterator[None]:
 
 
 def _upgrade(conn: Connection) -> None:
-    """Run every step not recorded yet, not only those above the highest recorded: versions are
-    numbered when written and may land out of order (a store made at 6 before 4 landed still
-    needs 4). A new store records every version: ``create_all`` made it whole."""
     metadata.create_all(conn, checkfirst=True)
     done = set(conn.execute(sa.select(schema_version.c.version)).scalars())
-    if not done:
-        conn.execute(schema_version.insert(), [{"version": version} for version, _ in MIGRATIONS])
+    if not done:  # a new store: create_all made everything
+        conn.execute(schema_version.insert(), [{"version": v} for v, _ in MIGRATIONS])
         return
+    # Every step not yet recorded, not only those above the highest: versions are assigned to
+    # branches in advance and may land out of order (a store made at 6 still gets 5).
     for version, step in MIGRATIONS:
         if version not in done:
             step(conn)

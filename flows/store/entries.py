@@ -136,7 +136,7 @@ def _insert_entries(conn: Connection, items: list[Item], fingerprint_of: list[st
     fingerprints = {key: fingerprint_of[p] for key, p in first.items()}
     rows = [
         {"feed_id": key[0], "identity": key[1], "url": a.url, "title": a.headline, "source": a.source,
-         "published": a.published, "first_seen": now, "fingerprint": fingerprints[key], "story_id": None}
+         "published": a.published, "language": a.detected_language, "first_seen": now, "fingerprint": fingerprints[key], "story_id": None}
         for key, p in first.items()
         for a in [items[p].article]
     ]

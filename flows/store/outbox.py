@@ -116,7 +116,7 @@ def add_outlets(conn: Connection, joined: list[tuple[int, Article]], now: dateti
 def _payload(r: Request) -> dict[str, Any]:
     a = r.article
     published = a.published.isoformat() if a.published else None
-    return {**r.alert, "article": {"id": a.id, "title": a.title, "url": a.url, "source": a.source, "published": published}, "key": r.key}
+    return {**r.alert, "article": {"id": a.id, "title": a.title, "url": a.url, "source": a.source, "published": published, "language": a.detected_language}, "key": r.key}
 
 
 _SET_OUTLETS = alerts.update().where(alerts.c.id == sa.bindparam("alert_id")).values(

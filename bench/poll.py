@@ -155,7 +155,7 @@ def main() -> None:
               + (f" (e.g. {failed[0].reason})" if failed else ""))
         print(f"  peak memory so far (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
         empty = lambda a: ScanResult(id=a.id, path=None, title=a.title, source=a.source, published=None, actors=[], alerts=[])  # noqa: E731
-        timed("  (record entries, not counted)", lambda: record_batch(engine, [Item(i.feed_id, i.identity, i.article, empty(i.article)) for i in first.items], channels_for=lambda r: []))
+        timed("  (record entries, not counted)", lambda: record_batch(engine, [Item(i.feed_id, i.identity, i.article, empty(i.article)) for i in first.items], channels_for=lambda r: [], feeds=first.validators))
         second, t_second = timed("second poll (every feed 304)", lambda: asyncio.run(poll_feeds(feeds, engine)))
         print(f"  {len(second.items)} new items, {sum(r.bytes_parsed for r in second.results)} bytes parsed, "
               f"{sum(r.status == 'not-modified' for r in second.results)} not modified")

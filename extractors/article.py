@@ -1,11 +1,29 @@
-"""The article: what every parser produces and every scanner consumes."""
+"""The article: what every parser produces and every scanner consumes.
+
+Its text is cleaned once, here, whichever parser built it (``clean_text``): no store, channel
+or terminal downstream ever sees NUL, a lone surrogate or another control character.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import cached_property
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+# C0 and C1 controls except tab and newline, DEL, and lone surrogates (which no encoder takes).
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean_text(value: str) -> str:
+    """``value`` with each character that PostgreSQL (NUL), encoders (lone surrogates) or
+    terminals (escape sequences) must never get replaced by a space; tab and newline are kept."""
+    return _CONTROLS.sub(" ", value) if _CONTROLS.search(value) else value
+
+
+Text = Annotated[str, AfterValidator(clean_text)]
 
 from extractors.language import detect_language
 
@@ -19,16 +37,16 @@ class Article(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    id: str
-    title: str
-    paragraphs: list[str] = Field(default_factory=list)
-    source: str | None = None
+    id: Text
+    title: Text
+    paragraphs: list[Text] = Field(default_factory=list)
+    source: Text | None = None
     published: datetime | None = None
-    author: str | None = None  # as the page names it (HTML pages only)
-    language: str | None = None  # the primary language subtag the page declares ("en"), not detected
-    url: str | None = None
-    path: str | None = None
-    metadata: dict[str, str] = Field(default_factory=dict)
+    author: Text | None = None  # as the page names it (HTML pages only)
+    language: Text | None = None  # the primary language subtag the page declares ("en"), not detected
+    url: Text | None = None
+    path: Text | None = None
+    metadata: dict[str, Text] = Field(default_factory=dict)
 
     @cached_property
     def text(self) -> str:

@@ -185,6 +185,7 @@ def _child(node: yaml.Node, key: str | int) -> yaml.Node | None:
 
 
 _STR, _SEQ, _MAP, _MERGE = (f"tag:yaml.org,2002:{t}" for t in ("str", "seq", "map", "merge"))
+MAX_VALUES = 1_000_000  # values in a file once its aliases are expanded: a 300-byte alias bomb has billions
 
 
 def _to_python(root: yaml.Node, path: str) -> Any:
@@ -196,11 +197,16 @@ def _to_python(root: yaml.Node, path: str) -> Any:
     constructor = yaml.SafeLoader("")
     inside: set[int] = set()  # the nodes being built, to catch an alias that refers to itself
     duplicates: list[str] = []
+    built = 0
 
     def fail(node: yaml.Node, message: str) -> ConfigError:
         return ConfigError([f"{path}:{node.start_mark.line + 1}: {message}"])
 
     def build(node: yaml.Node) -> Any:
+        nonlocal built
+        built += 1
+        if built > MAX_VALUES:
+            raise fail(node, f"more than {MAX_VALUES:,} values once its aliases are expanded (an alias bomb?)")
         if node.tag == _STR:
             return node.value
         if id(node) in inside:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from extractors.article import Article
+from extractors.article import Article, Text
 from extractors.feedtext import label
 from extractors.urls import canonical_url, entry_identity
 
@@ -18,12 +18,12 @@ class FeedEntry(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    guid: str = ""
-    link: str = ""
-    title: str = ""
-    paragraphs: list[str] = Field(default_factory=list)
+    guid: Text = ""
+    link: Text = ""
+    title: Text = ""
+    paragraphs: list[Text] = Field(default_factory=list)
     published: datetime | None = None
-    source: str | None = None  # the outlet an aggregator's entry names
+    source: Text | None = None  # the outlet an aggregator's entry names
 
     @property
     def has_text(self) -> bool:

@@ -34,6 +34,8 @@ class ParsedFeed:
 
 def parse_feed(body: bytes, headers: dict[str, str] | None = None) -> ParsedFeed:
     headers = headers or {}
+    if not body.strip():
+        return ParsedFeed(failure="not a feed: the response is empty")
     if looks_like_json(body, headers.get("content-type", "")):
         try:
             _, entries, warnings = parse_json_feed(body)

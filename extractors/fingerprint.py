@@ -4,6 +4,12 @@ Copies of one story from several outlets usually share the body and differ in th
 headline and a few edits of the lead; three-word shingles keep most of their
 Jaccard similarity, while two different stories about the same actor share only
 stock phrases and a pasted background paragraph.
+
+Short items (a headline and a line) are another matter: "drone attack on US base in
+Erbil" and "... in Syria" share most of their shingles and are different incidents.
+A short story therefore keeps its distinguishing ``details`` (numbers, and capitalized
+words not opening a sentence: places, names, dates), and a copy joins it only if they
+``agree``.
 """
 
 from __future__ import annotations
@@ -76,6 +82,36 @@ def band_keys(sig: LeanMinHash) -> list[int]:
     rows = np.asarray(sig.hashvalues[: BANDS * ROWS], dtype=np.uint64).reshape(BANDS, ROWS)
     mixed = (rows * _MIX).sum(axis=1, dtype=np.uint64) + _BAND_SALT  # wraps modulo 2**64, as meant
     return (mixed >> np.uint64(1)).astype(np.int64).tolist()
+
+
+SHORT_WORDS = 100  # a story whose first copy has at most this many words is checked for details
+_SENTENCE_END = re.compile(r"[.!?:;]\s+|\n")
+
+
+def is_short(article: Article) -> bool:
+    return len(words(article)) <= SHORT_WORDS
+
+
+def details(article: Article) -> frozenset[str]:
+    """The words that tell an incident from another like it, lower-cased: every word with a
+    digit (numbers, dates), and every capitalized word that does not open its sentence
+    (places, people, groups, months and days in languages that capitalize them)."""
+    found = set()
+    for sentence in _SENTENCE_END.split(article.text):
+        for n, word in enumerate(_WORD.findall(sentence)):
+            if any(c.isdigit() for c in word) or (n and word[0].isupper()):
+                found.add(word.lower())
+    return frozenset(found)
+
+
+def agree(story: Iterable[str] | None, article_details: frozenset[str], article_words: set[str]) -> bool:
+    """Whether an article may be a copy of a story with these ``story`` details (None: a long
+    story, not checked): not when each names something the other does not, like two places
+    or two death tolls. A copy that only adds details (", Iraq") still agrees."""
+    if story is None:
+        return True
+    story = set(story)
+    return not (article_details - story and story - article_words)
 
 
 def most_similar(sig: LeanMinHash, candidates: Iterable[tuple[Hashable, LeanMinHash]]) -> Hashable | None:

@@ -310,8 +310,13 @@ def compile_term(text: str, *, exact: bool = False, label: Hashable = None, grou
     )
 
 
+MAX_TERM = 1000  # characters in one alias or term (Hyperscan's own limit is near 16,000)
+
+
 def check_term(text: str) -> None:
     """Raise ``TermError`` if ``text`` cannot be a term (the watch list's loader reports it)."""
+    if len(text) > MAX_TERM:
+        raise TermError(f"a term may be at most {MAX_TERM:,} characters long, not {len(text):,}: {text[:40]!r}…")
     _shape(text)
 
 

@@ -96,8 +96,12 @@ def parse(query: str) -> Node:
     return _Parser(query).parse()
 
 
+MAX_DEPTH = 64  # parentheses and NOTs inside each other
+
+
 class _Parser:
     def __init__(self, query: str) -> None:
+        self.depth = 0
         self.query = query
         self.tokens = list(self._tokenize())
         self.pos = 0
@@ -188,9 +192,17 @@ class _Parser:
 
     def not_expr(self) -> Node:
         if self.peek().kind == "NOT":
-            self.take()
-            return Not(self.not_expr())
+            tok = self.take()
+            self._deeper(tok.column)
+            node = Not(self.not_expr())
+            self.depth -= 1
+            return node
         return self.near_expr()
+
+    def _deeper(self, column: int) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"nested more than {MAX_DEPTH} deep", column)
 
     def near_expr(self) -> Node:
         start = self.peek()
@@ -235,7 +247,9 @@ class _Parser:
         if tok.kind == "term":
             return tok.value  # type: ignore[return-value]
         if tok.kind == "(":
+            self._deeper(tok.column)
             node = self.or_expr()
+            self.depth -= 1
             close = self.take()
             if close.kind != ")":
                 if close.kind == "end":

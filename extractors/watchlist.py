@@ -45,13 +45,19 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+MAX_DURATION = timedelta(days=366)
+
+
 def parse_duration(value: Any) -> Any:
     """``90s``, ``30m``, ``2h``, ``1d`` as a timedelta; other values pass through."""
     if isinstance(value, str):
         m = _DURATION.match(value)
         if not m:
             raise ValueError("a duration is a number and a unit: 90s, 30m, 2h, 1d")
-        return timedelta(seconds=int(m[1]) * _UNITS[m[2]])
+        seconds = int(m[1]) * _UNITS[m[2]]
+        if seconds > MAX_DURATION.total_seconds():
+            raise ValueError(f"a duration may be at most {MAX_DURATION.days} days")
+        return timedelta(seconds=seconds)
     return value
 
 
@@ -197,6 +203,10 @@ def _expand_channels(doc: Document) -> list[str]:
         return []
     errors = []
     for name, url in channels.items():
+        if not isinstance(url, (str, dict)):
+            errors.append(doc.error(["channels", name], f"channel {name!r}: an apprise URL or {{prefect_secret: NAME}}, not {'nothing' if url is None else type(url).__name__}"))
+            channels[name] = ""  # reported: no second, longer message from the model
+            continue
         if not isinstance(url, str):
             continue
         for var in _VAR.findall(url):

@@ -32,7 +32,7 @@ from flows.store import outbox
 from flows import settings
 from flows.ingest.articles import iter_article_paths
 from flows.store.db import connect
-from flows.pipeline import BatchStats, Config, load, process_batch, process_files
+from flows.pipeline import BatchStats, Config, load, polled_batches, process_batch, process_files
 from flows.settings import DEFAULT_FEEDS, DEFAULT_WATCHLIST
 
 ARTICLE_BATCH = 200
@@ -64,8 +64,8 @@ def poll(feeds_path: str, state_url: str) -> Any:
 
 
 @task(cache_policy=NONE)
-def scan_and_record(config: Config, pairs: list[Any]) -> BatchStats:
-    return process_batch(config, pairs)
+def scan_and_record(config: Config, pairs: list[Any], feeds: list[Any]) -> BatchStats:
+    return process_batch(config, pairs, feeds=feeds)
 
 
 @task(cache_policy=NONE)
@@ -95,9 +95,8 @@ def monitor(watchlist: str = str(DEFAULT_WATCHLIST), feeds: str = str(DEFAULT_FE
     polled = poll(feeds, config.state_url)
     clock.lap("poll")
     stats = BatchStats()
-    items = [(i.feed_id, i.identity, i.article) for i in polled.items]
-    for start in range(0, len(items), ARTICLE_BATCH):
-        stats.add(scan_and_record(config, items[start : start + ARTICLE_BATCH]))
+    for pairs, validators in polled_batches(polled.items, polled.validators, ARTICLE_BATCH):
+        stats.add(scan_and_record(config, pairs, validators))
     clock.lap("scan and record")
     report = deliver(config)
     delivery = str(report)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from extractors.article import Article
 from extractors.errors import ArticleError
@@ -27,6 +27,10 @@ from flows.deliver.channels import channels_for
 from flows.compiled import load_compiled
 from flows.store.db import connect
 from flows.store.entries import Item, record_batch
+from flows.store.feedstate import Validators
+
+if TYPE_CHECKING:
+    from flows.ingest.feeds import PolledItem
 
 MAX_ALERT_ROWS = 500  # alert rows a run keeps for its artifact table
 MAX_ERRORS = 100  # problem lines a run keeps (all are counted)
@@ -87,9 +91,11 @@ def load(config: Config) -> tuple[Watchlist, CompiledWatchlist]:
 
 
 def process_batch(
-    config: Config, pairs: list[tuple[str, str, Article]], *, dry_run: bool = False, now: datetime | None = None
+    config: Config, pairs: list[tuple[str, str, Article]], *, dry_run: bool = False, now: datetime | None = None,
+    feeds: Sequence[Validators] = (),
 ) -> BatchStats:
-    """Scan ``(feed_id, identity, article)`` triples and record them (unless ``dry_run``) in one transaction."""
+    """Scan ``(feed_id, identity, article)`` triples and record them (unless ``dry_run``) in one
+    transaction, with the validators of ``feeds`` (see ``polled_batches``)."""
     watchlist, compiled = load(config)
     stats = BatchStats(articles=len(pairs))
     items = [Item(feed_id, identity, article, scan_article(article, compiled)) for feed_id, identity, article in pairs]
@@ -98,7 +104,8 @@ def process_batch(
     else:
         rules = {r.id: r for r in watchlist.rules}
         results = record_batch(
-            connect(config.state_url), items, channels_for=lambda rule: channels_for(watchlist, rules[rule]), now=now
+            connect(config.state_url), items, channels_for=lambda rule: channels_for(watchlist, rules[rule]), now=now,
+            feeds=feeds,
         )
         recorded = [(r.item, r.new_alerts) for r in results if r.new]
         stats.new_stories = sum(r.new_story for r in results)
@@ -112,6 +119,21 @@ def process_batch(
                     {**alert.model_dump(), "article": {"title": item.article.title, "url": item.article.url, "source": item.article.source}},
                     names)))
     return stats
+
+
+def polled_batches(
+    items: list[PolledItem], validators: list[Validators], size: int = ARTICLE_BATCH
+) -> list[tuple[list[tuple[str, str, Article]], list[Validators]]]:
+    """A poll's items in batches of ``size``, each with the validators of the feeds whose last
+    item it holds: a feed's validators are stored only once all its items are (a feed with
+    no item in the poll has had its validators stored by the poll)."""
+    triples = [(i.feed_id, i.identity, i.article) for i in items]
+    last = {feed_id: n for n, (feed_id, _, _) in enumerate(triples)}
+    batches = []
+    for start in range(0, len(triples), size):
+        end = start + size
+        batches.append((triples[start:end], [v for v in validators if start <= last.get(v.feed_id, -1) < end]))
+    return batches
 
 
 def process_files(

@@ -3,6 +3,12 @@
 The parsers only ever see bytes fetched here (they never fetch). A malformed
 feed still yields its good entries; each problem is kept as a warning on the
 feed (``extractors.feedparse``). Entries already recorded cost no article fetch.
+
+Work is bounded: at most ``MAX_NEW_PER_FEED`` new items per feed and ``MAX_NEW_PER_POLL`` per
+poll are taken; the rest are held over, never dropped: a feed cut short keeps its old
+validators, so the next poll fetches it again and takes the next ones. A feed's new
+validators are stored with its items (``PollReport.validators``, recorded by
+``entries.record_batch``), never before them.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from flows.ingest.fetch import Fetcher, Limits
 from flows.settings import allow_private_addresses
 
 SHORT_SUMMARY = 600  # characters: below this, an entry "carries only a summary"
+MAX_NEW_PER_FEED = 500  # new items taken from one feed in one poll; the rest wait for the next poll
+MAX_NEW_PER_POLL = 5000  # new items taken in one poll over all feeds
 PARALLEL_PARSE_FROM = 50  # feeds due: from this many, parse in worker processes (one per core)
 _pool: ProcessPoolExecutor | None = None
 
@@ -60,6 +68,8 @@ class FeedResult:
     new_items: int = 0
     warnings: list[str] = field(default_factory=list)
     next_attempt_at: datetime | None = None  # for a feed in back-off: when it is polled again (UTC)
+    held_over: int = 0  # new items left for the next poll (the caps)
+    validators: feedstate.Validators | None = None  # to store with this feed's items
 
 
 @dataclass
@@ -67,6 +77,11 @@ class PollReport:
     results: list[FeedResult]
     items: list[PolledItem]
     seconds: float = 0.0
+
+    @property
+    def validators(self) -> list[feedstate.Validators]:
+        """The validators to store with the items (the feeds that had new items, none held over)."""
+        return [r.validators for r in self.results if r.validators is not None]
 
 
 async def poll_feeds(
@@ -90,8 +105,22 @@ async def poll_feeds(
         if own:
             await fetcher.aclose()
     feedstate.record(engine, [outcome for _, _, outcome in polled], states, now)
-    items = [item for _, feed_items, _ in polled for item in feed_items]
+    items: list[PolledItem] = []
+    for result, feed_items, _ in polled:
+        room = max(0, MAX_NEW_PER_POLL - len(items))
+        if len(feed_items) > room:
+            _hold_over(result, len(feed_items) - room, f"{MAX_NEW_PER_POLL} per poll")
+            feed_items = feed_items[:room]
+        items += feed_items
     return PollReport(results + [r for r, _, _ in polled], items, time.perf_counter() - started)
+
+
+def _hold_over(result: FeedResult, count: int, cap: str) -> None:
+    """Leave ``count`` new items for the next poll: the feed keeps its old validators."""
+    result.held_over += count
+    result.new_items -= count
+    result.validators = None
+    result.warnings.append(f"{count} new items held over to the next poll (at most {cap})")
 
 
 def poll_feeds_sync(feeds: list[Feed], engine: Engine, **kwargs: Any) -> PollReport:
@@ -139,10 +168,17 @@ async def _poll_one(
     with engine.begin() as conn:
         known = known_identities(conn, feed.id, [identity for identity, _ in parsed.entries])
     new = [(identity, article) for identity, article in parsed.entries if identity not in known]
+    result.new_items = len(new)
+    fetched = feedstate.Validators(feed.id, got.etag, got.last_modified)
+    if new:  # the new validators wait for the items: stored with them, or not at all
+        result.validators = fetched
+        fetched = feedstate.Validators(feed.id, state.etag, state.last_modified)
+    if len(new) > MAX_NEW_PER_FEED:
+        _hold_over(result, len(new) - MAX_NEW_PER_FEED, f"{MAX_NEW_PER_FEED} per feed")
+        new = new[:MAX_NEW_PER_FEED]
     if feed.fetch_article:
         new = list(zip([i for i, _ in new], await asyncio.gather(*(_with_page(fetcher, feed, a, result) for _, a in new))))
-    result.new_items = len(new)
-    outcome = feedstate.Outcome(feed.id, feed.url, True, got.etag, got.last_modified)
+    outcome = feedstate.Outcome(feed.id, feed.url, True, fetched.etag, fetched.last_modified)
     return result, [PolledItem(feed.id, identity, article) for identity, article in new], outcome
 
 

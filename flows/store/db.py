@@ -59,6 +59,7 @@ stories = sa.Table(
     sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("signature", sa.LargeBinary),  # MinHash signature of the first copy
+    sa.Column("details", sa.JSON),  # a short story's distinguishing details (fingerprint.details); None: long
 )
 
 # The near-duplicate index (fingerprint.band_keys): a new article's candidates are the stories
@@ -163,6 +164,12 @@ def _index_recent_stories(conn: Connection) -> None:
         conn.execute(story_bands.insert(), rows)
 
 
+def _add_story_details(conn: Connection) -> None:
+    """Version 4: ``stories.details`` (stories recorded before have none: they are not checked)."""
+    if "details" not in {c["name"] for c in sa.inspect(conn).get_columns("stories")}:
+        conn.execute(sa.text(f"ALTER TABLE stories ADD COLUMN details {sa.JSON().compile(dialect=conn.dialect)}"))
+
+
 def _entry_language(conn: Connection) -> None:
     """Version 5: ``entries.language`` (docs/arabic.md); entries recorded before it have none."""
     if "language" not in {c["name"] for c in sa.inspect(conn).get_columns("entries")}:
@@ -172,6 +179,7 @@ def _entry_language(conn: Connection) -> None:
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (2, lambda conn: ix_stories_first_seen.create(conn, checkfirst=True)),
     (3, _index_recent_stories),
+    (4, _add_story_details),
     (5, _entry_language),
     (6, lambda conn: metadata.create_all(conn, tables=[article_texts, feedback], checkfirst=True)),
 ]
@@ -179,6 +187,10 @@ CURRENT_VERSION = MIGRATIONS[-1][0]
 
 
 _engines: dict[tuple[str, int], Engine] = {}
+
+
+class StoreUnreachable(ValueError):
+    """The state store cannot be opened; one line, with no password."""
 
 
 def connect(url: str | None = None) -> Engine:
@@ -194,7 +206,12 @@ def connect(url: str | None = None) -> Engine:
             _sqlite_pragmas(engine)
         else:
             engine = sa.create_engine(url, pool_pre_ping=True)
-        upgrade(engine)
+        try:
+            upgrade(engine)
+        except sa.exc.OperationalError as exc:
+            engine.dispose()
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            raise StoreUnreachable(f"cannot open the state store {engine.url.render_as_string(hide_password=True)}: {reason}") from None
         _engines[key] = engine
     return _engines[key]
 

@@ -1,14 +1,16 @@
 """Entries (one per feed item or file) and stories (one per news story, across outlets).
 
 ``record_batch`` records a batch of scanned articles in ONE transaction: the
-entries not seen before, their stories, and their alerts in the outbox. An entry
-and its alerts therefore exist together or not at all. An entry already recorded
+entries not seen before, their stories, their alerts in the outbox, and the
+validators of the feeds they came from. An entry, its alerts and the feed state
+that says it was seen therefore exist together or not at all. An entry already recorded
 (same feed, same identity) is skipped by the database's unique constraint
 (INSERT … ON CONFLICT DO NOTHING), however many pollers race.
 
 A new entry's story: a recorded entry with the same content fingerprint, else
 the most similar story of the last ``STORY_WINDOW`` (MinHash LSH, its bands in
-the ``story_bands`` table), else a new story. Batches are serialized across
+the ``story_bands`` table) whose details agree where it is short
+(``fingerprint.agree``), else a new story. Batches are serialized across
 processes (``db.writing``); each looks its candidate stories up before taking
 the lock and, under it, adds the stories recorded since, so two pollers meeting
 the same new story at once still give it one story, and a rolled-back batch
@@ -17,7 +19,7 @@ leaves nothing behind.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,9 +29,11 @@ from datasketch import LeanMinHash
 from sqlalchemy.engine import Connection, Engine
 
 from extractors.article import Article
-from extractors.fingerprint import band_keys, content_fingerprint, from_bytes, most_similar, signature, to_bytes
+from extractors.fingerprint import (
+    agree, band_keys, content_fingerprint, details, from_bytes, is_short, most_similar, signature, to_bytes, words,
+)
 from extractors.scan import AlertResult, ScanResult
-from flows.store import outbox
+from flows.store import feedstate, outbox
 from flows.store.db import article_texts, entries, in_chunks, stories, story_bands, upsert, writing
 
 STORY_WINDOW = timedelta(days=7)
@@ -59,10 +63,12 @@ class Recorded:
 
 
 def record_batch(
-    engine: Engine, items: list[Item], *, channels_for: Callable[[str], list[str]], now: datetime | None = None
+    engine: Engine, items: list[Item], *, channels_for: Callable[[str], list[str]], now: datetime | None = None,
+    feeds: Sequence[feedstate.Validators] = (),
 ) -> list[Recorded]:
     """Record ``items`` (one transaction) and return one ``Recorded`` per item, in order.
-    ``channels_for(rule_id)`` names the channels a new alert of that rule goes to."""
+    ``channels_for(rule_id)`` names the channels a new alert of that rule goes to; ``feeds``
+    are validators stored in the same transaction (those of the feeds whose last items these are)."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     # The CPU work and the story look-up come first, outside the write lock, so that parallel
     # workers overlap them; under the lock, only the stories recorded since are looked at.
@@ -73,7 +79,9 @@ def record_batch(
         index = _Index.load(conn, bands, now - STORY_WINDOW)
     with writing(engine) as conn:
         index.catch_up(conn, now - STORY_WINDOW)
-        return _record(conn, index, items, fingerprints, signatures, bands, channels_for, now)
+        recorded = _record(conn, index, items, fingerprints, signatures, bands, channels_for, now)
+        feedstate.advance(conn, list(feeds))
+        return recorded
 
 
 @dataclass
@@ -152,18 +160,22 @@ def _assign_stories(
     for new in fresh:
         new.story = by_fingerprint.get(new.fingerprint)
         if new.story is None:
-            sig, keys = signatures[new.position], bands[new.position]
-            new.story = most_similar(sig, index.candidates(keys))
+            sig, keys, article = signatures[new.position], bands[new.position], items[new.position].article
+            candidates = index.candidates(keys)
+            if any(index.details.get(s) is not None for s, _ in candidates):
+                mine, seen = details(article), set(words(article))
+                candidates = [(s, other) for s, other in candidates if agree(index.details.get(s), mine, seen)]
+            new.story = most_similar(sig, candidates)
             if new.story is None:
                 new.story, new.new_story = ("new", len(pending)), True
                 pending.append((new, sig))
-                index.add(new.story, keys, sig)
+                index.add(new.story, keys, sig, sorted(details(article)) if is_short(article) else None)
         by_fingerprint.setdefault(new.fingerprint, new.story)
     if pending:
         # Pending stories' signatures are distinct (identical ones always match), so they tell
         # the returned ids apart without a row-by-row INSERT.
-        rows = [{"first_seen": now, "title": items[n.position].article.headline, "signature": to_bytes(sig)}
-                for n, sig in pending]
+        rows = [{"first_seen": now, "title": items[n.position].article.headline, "signature": to_bytes(sig),
+                 "details": index.details[n.story]} for n, sig in pending]
         ids = dict(conn.execute(stories.insert().returning(stories.c.signature, stories.c.id), rows).all())
         real = {new.story: ids[row["signature"]] for (new, _), row in zip(pending, rows, strict=True)}
         conn.execute(story_bands.insert(), [
@@ -191,6 +203,7 @@ class _Index:
     stories_by_band: dict[int, list[Hashable]]
     signatures: dict[Hashable, LeanMinHash]
     newest: int
+    details: dict[Hashable, list[str] | None] = field(default_factory=dict)  # of short stories
 
     @classmethod
     def load(cls, conn: Connection, bands: Iterable[list[int]], since: datetime) -> _Index:
@@ -204,21 +217,22 @@ class _Index:
                 ):
                     stories_by_band.setdefault(band, []).append(story_id)
             signatures: dict[Hashable, LeanMinHash] = {}
+            details_: dict[Hashable, list[str] | None] = {}
             for chunk in in_chunks(sorted({s for ids in stories_by_band.values() for s in ids})):
-                signatures.update(
-                    (story_id, from_bytes(sig))
-                    for story_id, sig in conn.execute(sa.select(stories.c.id, stories.c.signature).where(stories.c.id.in_(chunk)))
-                )
-        return cls(stories_by_band, signatures, newest)
+                for story_id, sig, found in conn.execute(
+                    sa.select(stories.c.id, stories.c.signature, stories.c.details).where(stories.c.id.in_(chunk))
+                ):
+                    signatures[story_id], details_[story_id] = from_bytes(sig), found
+        return cls(stories_by_band, signatures, newest, details_)
 
     def catch_up(self, conn: Connection, since: datetime) -> None:
         """Add the stories of the window recorded since ``load``."""
-        for story_id, sig in conn.execute(
-            sa.select(stories.c.id, stories.c.signature)
+        for story_id, sig, found in conn.execute(
+            sa.select(stories.c.id, stories.c.signature, stories.c.details)
             .where(stories.c.id > self.newest, stories.c.first_seen >= since, stories.c.signature.is_not(None))
         ):
             signature_ = from_bytes(sig)
-            self.add(story_id, band_keys(signature_), signature_)
+            self.add(story_id, band_keys(signature_), signature_, found)
 
     def candidates(self, bands: list[int]) -> list[tuple[Hashable, LeanMinHash]]:
         """The stories sharing a band with ``bands``, recorded ones first, each in the order it came."""
@@ -226,10 +240,11 @@ class _Index:
         ordered = sorted(found, key=lambda s: (1, s[1]) if isinstance(s, tuple) else (0, s))
         return [(s, self.signatures[s]) for s in ordered]
 
-    def add(self, story: Hashable, bands: list[int], sig: LeanMinHash) -> None:
+    def add(self, story: Hashable, bands: list[int], sig: LeanMinHash, details_: list[str] | None = None) -> None:
         for b in bands:
             self.stories_by_band.setdefault(b, []).append(story)
         self.signatures[story] = sig
+        self.details[story] = details_
 
 
 def _stories_by_fingerprint(conn: Connection, fingerprints: list[str]) -> dict[str, Hashable]:

@@ -1,4 +1,10 @@
-"""The ``feeds`` table: conditional-GET validators, failures and back-off, per feed."""
+"""The ``feeds`` table: conditional-GET validators, failures and back-off, per feed.
+
+A feed's validators (ETag, Last-Modified) say "you have everything up to here". They advance
+only in the transaction that records the items they cover (``advance``, called by
+``entries.record_batch``): a crash, a kill or a database error before that leaves the old
+validators, and the next poll fetches the feed again (docs/reliability.md).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
+from extractors.article import clean_text
 from flows.store.db import feeds, upsert
 
 BACKOFF_START = timedelta(minutes=5)
@@ -38,6 +45,21 @@ class Outcome:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class Validators:
+    """A feed's validators, to store once the items fetched with them are recorded."""
+
+    feed_id: str
+    etag: str | None
+    last_modified: str | None
+
+
+def advance(conn: Connection, validators: list[Validators]) -> None:
+    """Store the validators, inside the caller's transaction (the one recording their items)."""
+    for v in validators:
+        conn.execute(feeds.update().where(feeds.c.id == v.feed_id).values(etag=v.etag, last_modified=v.last_modified))
+
+
 def load(engine: Engine) -> dict[str, FeedState]:
     with engine.begin() as conn:
         rows = conn.execute(sa.select(feeds.c.id, feeds.c.etag, feeds.c.last_modified, feeds.c.failures, feeds.c.next_attempt_at, feeds.c.last_error))
@@ -66,7 +88,7 @@ def record(engine: Engine, outcomes: list[Outcome], previous: dict[str, FeedStat
                           "last_success_at": now, "failures": 0, "last_error": None, "next_attempt_at": None}
             else:
                 failures = before.failures + 1
-                values = {"url": o.url, "last_attempt_at": now, "failures": failures, "last_error": o.error,
+                values = {"url": o.url, "last_attempt_at": now, "failures": failures, "last_error": clean_text(o.error or ""),
                           "next_attempt_at": now + backoff(failures)}
             conn.execute(upsert(conn, feeds).values(id=o.feed_id, **values).on_conflict_do_update(index_elements=[feeds.c.id], set_=values))
 

@@ -7,15 +7,21 @@ of a story (another outlet) adds to "also reported by" and pages nobody.
 ``drain`` delivers what is due, one channel at a time. Each delivery is first
 claimed (an atomic status change with a lease), so overlapping drains never send
 the same one; it is marked sent in its own transaction right after the send
-succeeds. A crash between the send and that record is the only way an alert can
+succeeds. A lease runs from the moment of the claim, and a drain renews the leases
+of what it holds every ``LEASE / 3`` while a slow channel works, so no other drain
+takes it over however long the sends take (``_Lease``). A crash between the send and that record is the only way an alert can
 go out twice (its lease expires and it is sent again), and nothing can make it
 go out zero times. A failing channel is retried with exponential back-off and loses nothing.
 Digest severities, cool-downs and rate limits hold deliveries back; held ones go
-out in the channel's next digest.
+out in the channel's next digest. A digest whose sender died (its rows left ``digesting``) goes
+out in the first drain after its lease expires.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -31,11 +37,12 @@ from flows.store.db import alerts, deliveries, in_chunks, upsert
 
 BACKOFF_START = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
-LEASE = timedelta(minutes=5)  # a claimed delivery whose sender died is retried after this
+LEASE = timedelta(minutes=5)  # a claimed delivery whose sender died is retried after this; renewed while it lives
 PAGE, DIGEST, HELD, SENT = "pending", "digest", "held", "sent"
 SENDING, DIGESTING = "sending", "digesting"  # claimed by one drain; the others leave it alone
 PAGE_SIZE = 500  # deliveries read at once, and alerts in one digest message
-CLAIM = 50  # deliveries claimed in one statement: sent well within their LEASE
+CLAIM = 50  # deliveries claimed in one statement
+MAX_OUTLETS = 50  # outlets kept on one alert ("also reported by"); every copy is still an entry
 
 
 def _outlet(article: Article) -> dict[str, Any]:
@@ -118,7 +125,9 @@ _SET_OUTLETS = alerts.update().where(alerts.c.id == sa.bindparam("alert_id")).va
 
 
 def _add_outlets(conn: Connection, by: sa.Column[Any], joined: list[tuple[Any, Article]], now: datetime) -> None:
-    """Append each article's outlet to the alerts whose ``by`` column matches, once per outlet."""
+    """Append each article's outlet to the alerts whose ``by`` column matches, once per outlet,
+    up to ``MAX_OUTLETS`` per alert: a story republished under thousands of links costs a
+    bounded row, and each append a set look-up, not a scan of the list."""
     if not joined:
         return
     wanted: dict[Any, list[dict[str, Any]]] = {}
@@ -130,8 +139,12 @@ def _add_outlets(conn: Connection, by: sa.Column[Any], joined: list[tuple[Any, A
             sa.select(alerts.c.id, by, alerts.c.outlets).where(by.in_(chunk)).order_by(alerts.c.id).with_for_update()
         ).all():
             merged = list(outlets)
+            known = {(o.get("url"), o.get("source")) for o in merged}
             for outlet in wanted[value]:
-                if not any(o.get("url") == outlet["url"] and o.get("source") == outlet["source"] for o in merged):
+                if len(merged) >= MAX_OUTLETS:
+                    break
+                if (outlet["url"], outlet["source"]) not in known:
+                    known.add((outlet["url"], outlet["source"]))
                     merged.append(outlet)
             if len(merged) > len(outlets):
                 updates.append({"alert_id": alert_id, "outlets": merged, "updated_at": now})
@@ -162,23 +175,24 @@ class DeliveryReport:
 def drain(engine: Engine, watchlist: Watchlist, *, now: datetime | None = None) -> DeliveryReport:
     """Deliver every due delivery, channel by channel, a page at a time; return what happened."""
     now = now or datetime.now(UTC)
+    clock = _clock(now)
     report = DeliveryReport()
     due = sa.or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)
     with engine.begin() as conn:
         names = conn.execute(
             sa.select(deliveries.c.channel).distinct()
-            .where(deliveries.c.status.in_([PAGE, SENDING, DIGEST, HELD]), due).order_by(deliveries.c.channel)
+            .where(deliveries.c.status.in_([PAGE, SENDING, DIGEST, HELD, DIGESTING]), due).order_by(deliveries.c.channel)
         ).scalars().all()
     for name in names:
         try:
             channel = resolve(watchlist, name)
             after = 0
             while rows := _page(engine, name, after, due):
-                if not _drain_channel(engine, watchlist, channel, rows, now, report):
+                if not _drain_channel(engine, watchlist, channel, rows, now, report, clock):
                     break
                 after = rows[-1].alert_id
             else:
-                while _send_digest(engine, watchlist, channel, now, report):
+                while _send_digest(engine, watchlist, channel, now, report, clock):
                     pass
         except DeliveryError as exc:
             report.failed[name] = str(exc)
@@ -197,7 +211,10 @@ def _page(engine: Engine, channel: str, after: int, due: Any) -> list[Any]:
         ).all()
 
 
-def _drain_channel(engine: Engine, wl: Watchlist, channel: Channel, rows: list[Any], now: datetime, report: DeliveryReport) -> bool:
+def _drain_channel(
+    engine: Engine, wl: Watchlist, channel: Channel, rows: list[Any], now: datetime, report: DeliveryReport,
+    clock: Callable[[], datetime],
+) -> bool:
     """Send one page of a channel's pages; False if the channel failed (stop trying it for now)."""
     digest_severities = set(wl.delivery.digest)
     rules = {r.id: r for r in wl.rules}
@@ -207,35 +224,36 @@ def _drain_channel(engine: Engine, wl: Watchlist, channel: Channel, rows: list[A
     recent = _recent_pages(engine, channel.name, now) if cooling else []
     for start in range(0, len(rows), CLAIM):
         chunk = [r for r in rows[start : start + CLAIM] if r.status in (PAGE, SENDING)]
-        claimed = _claim(engine, chunk, channel.name, now)
+        claimed = _claim(engine, chunk, channel.name, now, clock)
         mine = sorted((r for r in chunk if r.alert_id in claimed), key=lambda r: -_rank(r.severity))  # most severe first
-        for n, row in enumerate(mine):
-            alert = {**row.payload, "outlets": row.outlets}
-            rule = rules.get(row.rule)
-            cooldown = (rule.cooldown if rule and rule.cooldown else None) or wl.delivery.cooldown
-            if row.severity in digest_severities:
-                _set(engine, row.alert_id, channel.name, status=DIGEST, next_attempt_at=None)
-                report.for_digest += 1
-                continue
-            if cooldown and any(r == row.rule and t >= now - cooldown and set(a) & set(alert["actors"]) for r, a, t in recent):
-                _set(engine, row.alert_id, channel.name, status=HELD, next_attempt_at=None, last_error="held by the rule's cool-down")
-                report.held += 1
-                continue
-            if limited and pages_this_hour >= wl.delivery.rate_limit:  # type: ignore[operator]
-                _set(engine, row.alert_id, channel.name, status=HELD, next_attempt_at=None, last_error="held by the channel's rate limit")
-                report.held += 1
-                continue
-            try:
-                channel.send([alert])
-            except DeliveryError as exc:
-                _failed(engine, [row], channel.name, str(exc), now, PAGE)
-                _release(engine, mine[n + 1 :], channel.name)
-                report.failed[channel.name] = str(exc)
-                return False
-            _set(engine, row.alert_id, channel.name, status=SENT, sent_at=now, last_error=None)
-            report.sent += 1
-            pages_this_hour += 1
-            recent.append((row.rule, alert["actors"], now))
+        with _Lease(engine, channel.name, SENDING, claimed, clock):
+            for n, row in enumerate(mine):
+                alert = {**row.payload, "outlets": row.outlets}
+                rule = rules.get(row.rule)
+                cooldown = (rule.cooldown if rule and rule.cooldown else None) or wl.delivery.cooldown
+                if row.severity in digest_severities:
+                    _set(engine, row.alert_id, channel.name, status=DIGEST, next_attempt_at=None)
+                    report.for_digest += 1
+                    continue
+                if cooldown and any(r == row.rule and t >= now - cooldown and set(a) & set(alert["actors"]) for r, a, t in recent):
+                    _set(engine, row.alert_id, channel.name, status=HELD, next_attempt_at=None, last_error="held by the rule's cool-down")
+                    report.held += 1
+                    continue
+                if limited and pages_this_hour >= wl.delivery.rate_limit:  # type: ignore[operator]
+                    _set(engine, row.alert_id, channel.name, status=HELD, next_attempt_at=None, last_error="held by the channel's rate limit")
+                    report.held += 1
+                    continue
+                try:
+                    channel.send([alert])
+                except DeliveryError as exc:
+                    _failed(engine, [row], channel.name, str(exc), now, PAGE)
+                    _release(engine, mine[n + 1 :], channel.name)
+                    report.failed[channel.name] = str(exc)
+                    return False
+                _set(engine, row.alert_id, channel.name, status=SENT, sent_at=now, last_error=None)
+                report.sent += 1
+                pages_this_hour += 1
+                recent.append((row.rule, alert["actors"], now))
     return True
 
 
@@ -243,7 +261,9 @@ def _rank(severity: str) -> int:
     return SEVERITIES.index(severity) if severity in SEVERITIES else 0
 
 
-def _send_digest(engine: Engine, wl: Watchlist, channel: Channel, now: datetime, report: DeliveryReport) -> bool:
+def _send_digest(
+    engine: Engine, wl: Watchlist, channel: Channel, now: datetime, report: DeliveryReport, clock: Callable[[], datetime]
+) -> bool:
     """Send one digest (at most ``PAGE_SIZE`` alerts) once the oldest waiting item has waited
     ``digest_every``; True if one was sent."""
     with engine.begin() as conn:
@@ -258,12 +278,13 @@ def _send_digest(engine: Engine, wl: Watchlist, channel: Channel, now: datetime,
         ).all()
     if not waiting or _aware(min(r.created_at for r in waiting)) > now - wl.delivery.digest_every:
         return False
-    claimed = _claim(engine, waiting, channel.name, now, DIGESTING)
+    claimed = _claim(engine, waiting, channel.name, now, clock, DIGESTING)
     waiting = [r for r in waiting if r.alert_id in claimed]
     if not waiting:
         return False
     try:
-        channel.send([{**r.payload, "outlets": r.outlets} for r in waiting], digest=True)
+        with _Lease(engine, channel.name, DIGESTING, claimed, clock):
+            channel.send([{**r.payload, "outlets": r.outlets} for r in waiting], digest=True)
     except DeliveryError as exc:
         _failed(engine, waiting, channel.name, str(exc), now, DIGEST)
         report.failed[channel.name] = str(exc)
@@ -278,10 +299,12 @@ def _send_digest(engine: Engine, wl: Watchlist, channel: Channel, now: datetime,
     return True
 
 
-def _claim(engine: Engine, rows: list[Any], channel: str, now: datetime, status: str = SENDING) -> set[int]:
+def _claim(
+    engine: Engine, rows: list[Any], channel: str, now: datetime, clock: Callable[[], datetime], status: str = SENDING
+) -> set[int]:
     """Take for this drain the deliveries of ``rows`` that nobody changed since they were read
-    (one statement); the ids taken. Each is leased for ``LEASE``: a drain that dies leaves it
-    due again after that."""
+    and that are due at ``now`` (one statement); the ids taken. Each is leased for ``LEASE``
+    from this moment (``clock()``): a drain that dies leaves it due again after that."""
     if not rows:
         return set()
     with engine.begin() as conn:
@@ -290,9 +313,48 @@ def _claim(engine: Engine, rows: list[Any], channel: str, now: datetime, status:
             .where(deliveries.c.channel == channel)
             .where(sa.tuple_(deliveries.c.alert_id, deliveries.c.status).in_([(r.alert_id, r.status) for r in rows]))
             .where(sa.or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now))
-            .values(status=status, next_attempt_at=now + LEASE)
+            .values(status=status, next_attempt_at=clock() + LEASE)
             .returning(deliveries.c.alert_id)
         ).scalars())
+
+
+def _clock(now: datetime) -> Callable[[], datetime]:
+    """The drain's time: ``now`` at its start (which tests may set), plus the time it has run."""
+    started = time.monotonic()
+    return lambda: now + timedelta(seconds=time.monotonic() - started)
+
+
+class _Lease:
+    """While in this block, renew every ``LEASE / 3`` the lease of the deliveries ``ids`` still
+    ``status`` (claimed by this drain): a slow channel never lets another drain take them."""
+
+    def __init__(self, engine: Engine, channel: str, status: str, ids: set[int], clock: Callable[[], datetime]) -> None:
+        self.engine, self.channel, self.status, self.ids, self.clock = engine, channel, status, sorted(ids), clock
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name="tocsin-lease", daemon=True)
+
+    def __enter__(self) -> _Lease:
+        if self.ids:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _renew(self) -> None:
+        while not self._stop.wait(LEASE.total_seconds() / 3):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        deliveries.update()
+                        .where(deliveries.c.channel == self.channel, deliveries.c.status == self.status,
+                               deliveries.c.alert_id.in_(self.ids))
+                        .values(next_attempt_at=self.clock() + LEASE)
+                    )
+            except sa.exc.SQLAlchemyError:
+                pass  # the store is unreachable for now: try again at the next beat
 
 
 def _release(engine: Engine, rows: list[Any], channel: str) -> None:

@@ -31,20 +31,12 @@ def test_serve_runs_on_schedule_delivers_and_stops_cleanly(tmp_path: Path) -> No
         "title": "Kataib Hezbollah says US bases will be targeted", "guid": "urn:1",
         "summary": "Kata'ib Hezbollah said all American bases will be targeted.",
     }]))
-    (tmp_path / "watchlist.yaml").write_text(yaml.safe_dump({
-        "version": 1,
-        "actors": [{"id": "kataib-hezbollah", "name": "Kata'ib Hezbollah", "kind": "armed-group", "aliases": ["Kataib Hezbollah"]}],
-        "lexicons": {"threat": ["will be targeted"]},
-        "rules": [{"id": "threat", "title": "Threat", "severity": "high", "query": "kind:armed-group NEAR/15 lexicon:threat"}],
-        "channels": {"hook": f"json://127.0.0.1:{web.url.rsplit(':', 1)[1]}/hook"},
-    }))
-    (tmp_path / "feeds.yaml").write_text(yaml.safe_dump({"version": 1, "feeds": [{"id": "wire", "name": "Wire", "url": f"{web.url}/feed.xml"}]}))
+    args = _config(tmp_path, web)
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env.update(TOCSIN_HOME=str(tmp_path / "home"), PREFECT_HOME=str(tmp_path / "prefect"), PYTHONPATH=str(ROOT),
                PREFECT_SERVER_ANALYTICS_ENABLED="false")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "serve", "--every", "5", "--port", "0",
-         "--watchlist", str(tmp_path / "watchlist.yaml"), "--feeds", str(tmp_path / "feeds.yaml")],
+        [sys.executable, "-m", "flows.cli", "serve", "--every", "5", "--port", "0", *args],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     lines: list[str] = []

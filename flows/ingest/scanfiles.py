@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import signal
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
@@ -41,7 +42,7 @@ def scan_files(paths: Iterable[str | Path], compiled: CompiledWatchlist, *, fmt:
         yield from _scan_chunk(first, fmt)
         return
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(jobs) as pool:
+    with ctx.Pool(jobs, initializer=_worker_signals) as pool:
         tasks = ((c, fmt) for c in _prepend([first, second], chunks))
         for lines in pool.imap(_scan_chunk_star, tasks):
             yield from lines
@@ -74,6 +75,14 @@ def fit(items: list[str], width: int) -> str:
 
 
 TABLE_HEADER = f"{'id':<28} {'source':<20} {'actors':<40} alerts"
+
+
+def _worker_signals() -> None:
+    """A forked worker inherits the command line's SIGTERM handler, which would turn the pool's
+    own SIGTERM at its end into a KeyboardInterrupt traceback; workers take the default, and
+    leave Ctrl-C to the parent, which ends the pool."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _scan_chunk(chunk: list[Path], fmt: str) -> list[tuple[str | None, str | None]]:

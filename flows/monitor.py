@@ -183,6 +183,18 @@ class RunFailed(Exception):
         return self.message
 
 
+class _SaidInOneLine(logging.Filter):
+    """A run failed by :class:`RunFailed` has said why in one ERROR line; Prefect's engine would
+    log the same exception again with its traceback ("Engine execution exited with unexpected
+    exception") on every worker and ``tocsin serve`` terminal."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], RunFailed))
+
+
+logging.getLogger("prefect.flow_runs").addFilter(_SaidInOneLine())
+
+
 def summary_of(state: State) -> dict[str, Any] | None:
     """A finished run's summary, whether it completed or failed with :class:`RunFailed`."""
     result = state.result(raise_on_failure=False)

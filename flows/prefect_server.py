@@ -151,7 +151,10 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
 
 
 def _port_free(port: int) -> bool:
+    """Free to listen on, as the server will (with SO_REUSEADDR): the TIME-WAIT connections a
+    just-stopped serve leaves for a minute do not count, so a restart can take the same port."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

@@ -5,6 +5,7 @@ with its summary kept, and the CLI exits 1; a backfill names each unreadable fil
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 import yaml
 
 from flows.cli import main
-from flows.monitor import monitor, summary_of
+from flows.monitor import RunFailed, monitor, summary_of
 from flows.store.db import connect
 from flows.store.outbox import list_alerts
 from tests.feeds_fixtures import rss
@@ -58,6 +59,17 @@ def test_a_monitor_run_that_reads_no_feed_fails_and_the_cli_exits_1(tmp_path: Pa
     err = capsys.readouterr().err
     assert "tocsin: feed f0: in back-off, next attempt" in err
     assert err.rstrip().splitlines()[-1].startswith("tocsin: the monitor run failed: no feed could be read")
+
+
+def test_a_run_failed_by_tocsin_is_not_logged_again_with_a_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    """What Prefect's engine logs on a worker or `tocsin serve` terminal when a flow run raises."""
+    log = logging.getLogger("prefect.flow_runs")
+    for exc in (RunFailed("no feed could be read", {}), ValueError("a bug")):
+        try:
+            raise exc
+        except Exception:
+            log.error("Engine execution exited with unexpected exception", exc_info=True)
+    assert [r.exc_info[1].__class__ for r in caplog.records if r.exc_info] == [ValueError]  # a real error keeps its traceback
 
 
 def test_a_failed_delivery_fails_the_run_and_the_alert_waits(tmp_path: Path, env: str, capsys: pytest.CaptureFixture[str]) -> None:

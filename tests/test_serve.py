@@ -313,4 +313,5 @@ def test_a_served_run_that_reads_no_feed_is_failed_with_its_reason(tmp_path: Pat
         out.thread.join(timeout=10)
     text = out.text()
     assert "Finished in state Failed(\"no feed could be read" in text
-    assert "RunFailed: no feed could be read" in text and "Unexpected result for failed state" not in text
+    assert "ERROR   | Flow run" in text and "monitor run failed: no feed could be read" in text  # said once, in one line
+    assert "Traceback" not in text and "Unexpected result for failed state" not in text
